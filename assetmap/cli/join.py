@@ -1,0 +1,59 @@
+"""``assetmap join``: tag every asset with the areas it lies in, and count assets per area."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..outputs import write_geo, write_table
+from ..pipeline import join_registers
+from .options import console, print_audit_summary, progress_status, register_options
+
+
+def _layer_names(ctx, param, value: str | None) -> list[str] | None:
+    return [name.strip() for name in value.split(",") if name.strip()] if value else None
+
+
+@click.command("join")
+@register_options
+@click.option("-l", "--layers", callback=_layer_names, metavar="NAME,...",
+              help="Layers to join: names from the boundary set (ward, constituency, lsoa, "
+                   "...) or boundary files. Default: every layer of the set.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="joined.gpkg",
+              show_default=True,
+              help="Assets with their areas: .gpkg (QGIS), .geojson or .csv. Beside it go "
+                   "<name>_counts.csv (assets per area and category) and <name>_audit.csv "
+                   "(every register row).")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=50.0, show_default=True,
+              help="Metres: a point this close outside every area takes the nearest one "
+                   "(flagged 'nearest').")
+def join_command(registers, register_kwargs, layers, output, tolerance) -> None:
+    """Join asset registers to boundary layers.
+
+    Each asset gets, for every layer, the code and name of the area it lies in and a
+    match flag: inside, border (on a shared boundary: the lowest code wins), nearest
+    (just outside the outline) or outside (no area).
+
+    \b
+    Examples:
+      assetmap join registers/*.csv --layers ward,constituency,lsoa -o joined.gpkg
+      assetmap join sites.xlsx --layers ward,pcn_clusters.gpkg -o sites.csv
+    """
+    with progress_status() as progress:
+        result = join_registers(registers, layers=layers, tolerance=tolerance,
+                                progress=progress, **register_kwargs)
+        output = Path(output)
+        progress(f"Writing {output}")
+        write_geo(result.assets, output, layer="assets")
+        counts = write_table(result.counts, output.with_name(f"{output.stem}_counts.csv"))
+        audit = write_table(result.audit, output.with_name(f"{output.stem}_audit.csv"))
+    print_audit_summary(result.audit)
+    for name in result.layers:
+        match = result.assets[f"{name}_match"].value_counts()
+        flagged = ", ".join(f"{match[m]} {m}" for m in ("border", "nearest", "outside")
+                            if m in match)
+        console.print(f"{name}: {len(result.layers[name]):,} areas; "
+                      f"{match.get('inside', 0):,} assets inside" +
+                      (f", {flagged}" if flagged else ""))
+    console.print(f"Wrote {output}, {counts.name}, {audit.name}")

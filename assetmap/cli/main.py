@@ -1,0 +1,48 @@
+"""The ``assetmap`` command: registers the subcommands and turns errors into one line."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import AssetmapError
+from .join import join_command
+from .validate import validate_command
+
+
+class _Group(click.Group):
+    """Print an :class:`AssetmapError` as one line (exit 2); a bug as one line (exit 3)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except AssetmapError as error:
+            click.echo(f"assetmap: error: {error}", err=True)
+            ctx.exit(2)
+        except Exception as error:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"assetmap: internal error: {type(error).__name__}: {error} "
+                       "(rerun with --debug for the traceback)", err=True)
+            ctx.exit(3)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                           "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
+@click.version_option(package_name="assetmap")
+def cli(debug: bool) -> None:
+    """Join community asset registers to the areas people plan by.
+
+    \b
+    Typical session (Bradford open-data bundle, see ASSETMAP_DATA_DIR):
+      assetmap validate registers/community_venues.xlsx
+      assetmap join registers/*.csv --layers ward,constituency,lsoa -o joined.gpkg
+
+    Exit codes: 0 done; 1 rows rejected under --strict; 2 bad input; 3 internal error.
+    """
+
+
+cli.add_command(validate_command)
+cli.add_command(join_command)

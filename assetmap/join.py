@@ -1,0 +1,146 @@
+"""Points to areas, for many layers at once, and counts of assets per area and category.
+
+Each point gets exactly one area per layer, with a match flag:
+
+``inside``
+    strictly inside one area (one ``STRtree`` query of all points per layer);
+``border``
+    on the boundary between areas: the area with the lowest code, so the answer never
+    depends on file order;
+``nearest``
+    outside every area but within the tolerance (generalised outlines cut corners): the
+    nearest area, ties to the lowest code;
+``outside``
+    further than the tolerance from every area: no area.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .settings import EDGE_TOLERANCE_M
+
+MATCHES = np.array(["inside", "border", "nearest", "outside"], dtype=object)
+INSIDE, BORDER, NEAREST, OUTSIDE = range(4)
+
+
+def assign_areas(
+    points: np.ndarray,
+    polygons: np.ndarray,
+    *,
+    rank: np.ndarray | None = None,
+    tolerance: float = EDGE_TOLERANCE_M,
+    points_tree: shapely.STRtree | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which polygon each point lies in.
+
+    Parameters
+    ----------
+    points, polygons
+        Shapely geometry arrays in the same projected CRS.
+    rank
+        Tie-break order of the polygons (lowest wins); default: their position.
+    tolerance
+        Largest distance (CRS units) at which a point outside all polygons takes the nearest.
+    points_tree
+        An ``STRtree`` of ``points``, to share between layers.
+
+    Returns
+    -------
+    area, match
+        Position of each point's polygon (-1 for none) and its match code
+        (index into :data:`MATCHES`).
+    """
+    rank = np.arange(len(polygons)) if rank is None else np.asarray(rank)
+    tree = points_tree if points_tree is not None else shapely.STRtree(points)
+    polygon_i, point_i = tree.query(polygons, predicate="contains")
+    area = np.full(len(points), -1, dtype=np.int64)
+    area[point_i] = polygon_i
+    _resolve_ties(area, point_i, polygon_i, np.zeros(len(point_i)), rank)
+    match = np.where(area >= 0, INSIDE, OUTSIDE).astype(np.int8)
+
+    rest = np.flatnonzero(area < 0)
+    if len(rest) and len(polygons):
+        near_i, polygon_j = shapely.STRtree(polygons).query(
+            points[rest], predicate="dwithin", distance=tolerance)
+        point_j = rest[near_i]
+        distance = shapely.distance(points[point_j], polygons[polygon_j])
+        area[point_j] = polygon_j
+        _resolve_ties(area, point_j, polygon_j, distance, rank)
+        touched = np.unique(point_j)
+        on_border = shapely.intersects(points[touched], polygons[area[touched]])
+        match[touched] = np.where(on_border, BORDER, NEAREST)
+    return area, match
+
+
+def _resolve_ties(area, point_i, polygon_i, distance, rank) -> None:
+    """Where a point has several candidates, keep the closest, then the lowest-ranked."""
+    counts = np.bincount(point_i, minlength=len(area))
+    tied = counts[point_i] > 1
+    if not tied.any():
+        return
+    p, q, d = point_i[tied], polygon_i[tied], distance[tied]
+    order = np.lexsort((rank[q], d, p))
+    first = np.r_[True, p[order][1:] != p[order][:-1]]
+    area[p[order][first]] = q[order][first]
+
+
+def join(
+    assets: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    tolerance: float = EDGE_TOLERANCE_M,
+) -> gpd.GeoDataFrame:
+    """Tag each asset with ``<layer>_code``, ``<layer>_name`` and ``<layer>_match`` per layer.
+
+    ``layers`` maps a layer name to a boundary layer (``code``, ``name``, geometry) in the
+    assets' CRS. Points are indexed once and queried with every layer's polygons.
+    """
+    points = np.asarray(assets.geometry.array)
+    tree = shapely.STRtree(points)
+    columns = {}
+    for name, layer in layers.items():
+        if layer.crs != assets.crs:
+            raise ValueError(f"layer {name!r} is in {layer.crs}, assets in {assets.crs}")
+        codes = layer["code"].to_numpy()
+        area, match = assign_areas(points, np.asarray(layer.geometry.array),
+                                   rank=np.argsort(np.argsort(codes, kind="stable")),
+                                   tolerance=tolerance, points_tree=tree)
+        found = area >= 0
+        columns[f"{name}_code"] = np.where(found, codes[area], None)
+        columns[f"{name}_name"] = np.where(found, layer["name"].to_numpy()[area], None)
+        columns[f"{name}_match"] = MATCHES[match]
+    extra = pd.DataFrame(columns, index=assets.index)
+    return gpd.GeoDataFrame(pd.concat([assets.drop(columns=assets.geometry.name), extra],
+                                      axis=1), geometry=assets.geometry, crs=assets.crs)
+
+
+def count_by_area(
+    joined: pd.DataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    categories: list[str] | None = None,
+) -> pd.DataFrame:
+    """Assets per area and category, for every area of every layer (zeros included).
+
+    Returns one row per area: ``layer``, ``code``, ``name``, a column per category
+    (``categories`` order, default: those present) and ``total``.
+    """
+    category = joined["category"].fillna("(no category)") if "category" in joined else \
+        pd.Series("(no category)", index=joined.index)
+    columns = list(categories or []) + sorted(set(category) - set(categories or []))
+    tables = []
+    for name, layer in layers.items():
+        counts = pd.crosstab(joined[f"{name}_code"], category).reindex(
+            index=layer["code"], columns=columns, fill_value=0)
+        counts["total"] = counts.sum(axis=1)
+        table = layer[["code", "name"]].reset_index(drop=True).join(
+            counts.reset_index(drop=True))
+        tables.append(table.assign(layer=name))
+    table = pd.concat(tables, ignore_index=True)
+    return table[["layer", "code", "name", *columns, "total"]]

@@ -1,0 +1,361 @@
+"""From register rows to located assets, with a row audit that accounts for every row.
+
+Precedence: geometry > easting/northing > latitude/longitude > postcode. A row is
+*located* by the first that works, or *rejected* with the reason the first one given
+failed. Latitude and longitude typed the wrong way round are swapped back and noted.
+Located rows outside the study area, and duplicates (the same row again, the same ID, or
+the same name at the same place), are rejected too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from .errors import AssetmapError
+from .postcodes import PostcodeIndex, is_well_formed, normalise_postcodes
+from .registers import Register, read_register
+from .settings import DUPLICATE_DISTANCE_M, EDGE_TOLERANCE_M, WORK_CRS
+from .taxonomy import Taxonomy, classify, load_taxonomy
+
+#: Columns every located-assets frame starts with.
+ASSET_COLUMNS = ["source", "row", "id", "name", "type", "category", "postcode", "method"]
+#: Columns of the row audit.
+AUDIT_COLUMNS = ["source", "row", "status", "reason", "method", "category", "notes", "id",
+                 "name"]
+#: British National Grid extent (metres) and Great Britain in degrees.
+_GRID = {"easting": (1.0, 700_000.0), "northing": (1.0, 1_300_000.0)}
+_DEGREES = {"latitude": (49.8, 61.0), "longitude": (-8.7, 1.9)}
+
+
+def load_assets(
+    paths: Sequence[str | Path],
+    *,
+    postcodes: PostcodeIndex | None = None,
+    study_area: shapely.Geometry | None = None,
+    taxonomy: Taxonomy | None = None,
+    category: str | None = None,
+    sheet: str | None = None,
+    roles: dict[str, str] | None = None,
+    tolerance: float = EDGE_TOLERANCE_M,
+    crs: str = WORK_CRS,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Read, locate and categorise registers: all their assets and one audit of every row.
+
+    ``category`` (free text, matched against the taxonomy) is given to registers that have
+    no type column; without it such a register's file name is tried (``schools.csv`` ->
+    School), and the audit says so. ``sheet`` and ``roles`` apply to every register.
+    Other parameters as for :func:`read_register`, :func:`locate` and :func:`classify`.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    assets, audits = [], []
+    for path in paths:
+        register = read_register(path, sheet=sheet, roles=roles)
+        located, audit = locate(register, postcodes=postcodes, study_area=study_area,
+                                tolerance=tolerance, crs=crs)
+        labels, notes = categorise(located, register, taxonomy, category)
+        located["category"] = labels.to_numpy()
+        audit["category"] = labels.reindex(audit["row"]).to_numpy()
+        extra = notes.reindex(audit["row"]).fillna("").to_numpy()
+        audit["notes"] = np.where((audit["notes"] != "") & (extra != ""),
+                                  audit["notes"] + "; " + extra, audit["notes"] + extra)
+        assets.append(located)
+        audits.append(audit)
+    frame = pd.concat(assets, ignore_index=True)
+    order = ASSET_COLUMNS + [c for c in frame.columns if c not in ASSET_COLUMNS]
+    frame = frame[order]
+    frame.columns = unique_casefold(frame.columns)
+    return (gpd.GeoDataFrame(frame, geometry="geometry", crs=crs),
+            pd.concat(audits, ignore_index=True)[AUDIT_COLUMNS])
+
+
+def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
+               category: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """Category label and note for each located asset (both indexed by source row)."""
+    rows = pd.Index(assets["row"], name="row")
+    if "type" in register.roles:
+        matched = classify(pd.Series(assets["type"].to_numpy(), index=rows), taxonomy)
+        quoted = "type '" + assets["type"].to_numpy() + "'"
+        note = np.select(
+            [matched["match"] == "fuzzy", matched["match"] == "unknown",
+             matched["match"] == "blank"],
+            [quoted + " read as '" + matched["category"].astype(str) + "'",
+             quoted + " is not in the taxonomy: no category", "no type: no category"], "")
+        return matched["category"], pd.Series(note, index=rows)
+    given = category or register.path.stem.replace("_", " ")
+    matched = classify(pd.Series([given]), taxonomy).iloc[0]
+    if matched["category"] is None or pd.isna(matched["category"]):
+        if category:
+            raise AssetmapError(f"category {category!r} is not in the taxonomy; categories "
+                                f"are {', '.join(taxonomy.labels())}")
+        return (pd.Series(None, index=rows, dtype=object),
+                pd.Series("no type column: no category", index=rows))
+    note = "" if category else "no type column: category taken from the file name"
+    return (pd.Series(matched["category"], index=rows, dtype=object),
+            pd.Series(note, index=rows))
+
+
+def locate(
+    register: Register,
+    *,
+    postcodes: PostcodeIndex | None = None,
+    study_area: shapely.Geometry | None = None,
+    tolerance: float = EDGE_TOLERANCE_M,
+    crs: str = WORK_CRS,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Locate a register's rows.
+
+    Parameters
+    ----------
+    register
+        As read by :func:`assetmap.read_register`.
+    postcodes
+        Index for rows located by postcode only.
+    study_area
+        Outline (in ``crs``); rows further than ``tolerance`` metres outside are rejected.
+    crs
+        Projected CRS of the result (metres).
+
+    Returns
+    -------
+    assets, audit
+        The located rows as points (``ASSET_COLUMNS``, the register's other columns,
+        geometry), and one audit row per register row (``AUDIT_COLUMNS``).
+    """
+    roles = register.roles.keys()
+    if not ("postcode" in roles or {"latitude", "longitude"} <= roles
+            or {"easting", "northing"} <= roles or isinstance(register.frame, gpd.GeoDataFrame)):
+        raise AssetmapError(
+            "no usable location column: found no postcode, latitude/longitude or "
+            "easting/northing column (name one, e.g. --column postcode=\"Post Code\")",
+            file=register.path)
+    rows = _Rows(register)
+    if isinstance(register.frame, gpd.GeoDataFrame):
+        rows.by_geometry(register.frame.to_crs(crs).geometry)
+    if {"easting", "northing"} <= register.roles.keys():
+        rows.by_grid(register, crs)
+    if {"latitude", "longitude"} <= register.roles.keys():
+        rows.by_degrees(register, crs)
+    if "postcode" in register.roles:
+        rows.by_postcode(register, postcodes)
+    rows.reject_unlocated()
+    if study_area is not None:
+        rows.reject_outside(study_area, tolerance)
+    rows.reject_duplicates(register)
+    return rows.assets(register, crs), rows.audit(register)
+
+
+class _Rows:
+    """Per-row state while locating: coordinates, method, problems, notes, rejections."""
+
+    def __init__(self, register: Register) -> None:
+        index = register.frame.index
+        self.text = _text_cells(register.frame)
+        self.x = np.full(len(index), np.nan)
+        self.y = np.full(len(index), np.nan)
+        self.method = pd.Series("", index=index, dtype=object)
+        self.problem = pd.Series("", index=index, dtype=object)
+        self.notes = pd.Series("", index=index, dtype=object)
+        self.reason = pd.Series("", index=index, dtype=object)
+        self.blank = (self.text == "").all(axis=1).to_numpy()
+        self.reason[self.blank] = "blank row"
+        self.postcode = pd.Series("", index=index, dtype=object)
+
+    @property
+    def located(self) -> np.ndarray:
+        return (self.method != "").to_numpy() & (self.reason == "").to_numpy()
+
+    def take(self, usable, x, y, method: str) -> None:
+        new = np.asarray(usable) & (self.method == "").to_numpy() & ~self.blank
+        self.x[new], self.y[new] = np.asarray(x)[new], np.asarray(y)[new]
+        self.method[new] = method
+
+    def fail(self, failed, message: pd.Series) -> None:
+        """Record the first problem of rows not yet located."""
+        unlocated = (self.method == "").to_numpy()
+        first = np.asarray(failed) & unlocated & (self.problem == "").to_numpy()
+        self.problem[first] = message[first]
+
+    def note(self, mask, message) -> None:
+        mask = np.asarray(mask)
+        message = pd.Series(message, index=self.notes.index).astype(str)
+        joined = np.where(self.notes == "", message, self.notes + "; " + message)
+        self.notes[mask] = joined[mask]
+
+    def by_geometry(self, geometry: gpd.GeoSeries) -> None:
+        present = ~(geometry.isna() | geometry.is_empty).to_numpy()
+        points = shapely.point_on_surface(geometry.array)
+        self.take(present, shapely.get_x(points), shapely.get_y(points), "geometry")
+
+    def by_grid(self, register: Register, crs: str) -> None:
+        e_text, n_text = register.column("easting"), register.column("northing")
+        e, n = _number(e_text), _number(n_text)
+        usable = _in_range(e, *_GRID["easting"]) & _in_range(n, *_GRID["northing"])
+        if crs != WORK_CRS:
+            e, n = pyproj.Transformer.from_crs(WORK_CRS, crs, always_xy=True).transform(e, n)
+        self.take(usable, e, n, "easting/northing")
+        given = (e_text != "") | (n_text != "")
+        self.fail(given & ~usable, "easting/northing not usable ('" + e_text + "', '"
+                  + n_text + "')")
+
+    def by_degrees(self, register: Register, crs: str) -> None:
+        lat_text, lon_text = register.column("latitude"), register.column("longitude")
+        lat, lon = _number(lat_text), _number(lon_text)
+        in_gb = _in_range(lat, *_DEGREES["latitude"]) & _in_range(lon, *_DEGREES["longitude"])
+        swapped = ~in_gb & _in_range(lon, *_DEGREES["latitude"]) & _in_range(
+            lat, *_DEGREES["longitude"])
+        lat, lon = np.where(swapped, lon, lat), np.where(swapped, lat, lon)
+        to_crs = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        x, y = to_crs.transform(lon, lat)
+        usable = in_gb | swapped
+        self.take(usable, x, y, "latitude/longitude")
+        self.note(swapped & (self.method == "latitude/longitude").to_numpy(),
+                  "latitude and longitude were the wrong way round; swapped")
+        given = (lat_text != "") | (lon_text != "")
+        self.fail(given & ~usable, "latitude/longitude not in Great Britain ('" + lat_text
+                  + "', '" + lon_text + "')")
+
+    def by_postcode(self, register: Register, index: PostcodeIndex | None) -> None:
+        raw = register.column("postcode")
+        self.postcode = normalise_postcodes(raw)
+        given = (self.postcode != "").to_numpy()
+        well = is_well_formed(self.postcode).to_numpy()
+        quoted = "'" + raw + "'"
+        self.fail(given & ~well, "malformed postcode " + quoted)
+        if index is None:
+            self.fail(given, pd.Series("no postcode file to look postcodes up in",
+                                       index=raw.index))
+            return
+        x, y, found = index.lookup(self.postcode.where(well, ""))
+        usable = found & np.isfinite(x)
+        self.take(usable, x, y, "postcode")
+        self.fail(given & ~found, "unknown postcode " + quoted)
+        self.fail(given & found & ~usable, "postcode " + quoted + " has no grid reference")
+
+    def reject_unlocated(self) -> None:
+        """Rows located by a lower-precedence method note why; unlocated rows are rejected."""
+        located = (self.method != "").to_numpy()
+        problem = (self.problem != "").to_numpy()
+        self.note(located & problem, self.problem + "; located by " + self.method)
+        missing = ~located & ~self.blank
+        self.reason[missing] = self.problem.where(
+            problem, "no location: no coordinates or postcode")[missing]
+
+    def reject_outside(self, study_area: shapely.Geometry, tolerance: float) -> None:
+        shapely.prepare(study_area)
+        located = np.flatnonzero(self.located)
+        points = shapely.points(self.x[located], self.y[located])
+        outside = ~shapely.dwithin(points, study_area, tolerance)
+        km = np.round(shapely.distance(points[outside], study_area) / 1000, 1)
+        self.reason.iloc[located[outside]] = [f"outside the study area ({d} km away)"
+                                              for d in km]
+
+    def reject_duplicates(self, register: Register) -> None:
+        rows = pd.Series(self.reason.index, index=self.reason.index)
+        located = self.located
+        same_row = _first_of_groups(rows, pd.util.hash_pandas_object(self.text, index=False),
+                                    located)
+        self._reject_copies(same_row, "exact duplicate of row ")
+        ids = register.column("id").str.strip().str.casefold()
+        same_id = _first_of_groups(rows, ids, self.located & (ids != "").to_numpy())
+        self._reject_copies(same_id, "same ID as row ")
+        self._reject_copies(self._same_name_and_place(register, rows),
+                            "same name and location as row ")
+
+    def _same_name_and_place(self, register: Register, rows: pd.Series) -> pd.Series:
+        """For each located row, the first earlier row with its name within a few metres."""
+        names = _name_key(register.column("name"))
+        located = np.flatnonzero(self.located & (names != "").to_numpy())
+        points = shapely.points(self.x[located], self.y[located])
+        i, j = shapely.STRtree(points).query(points, predicate="dwithin",
+                                             distance=DUPLICATE_DISTANCE_M)
+        keep = (i < j) & (names.to_numpy()[located[i]] == names.to_numpy()[located[j]])
+        first = pd.Series(located[i[keep]]).groupby(located[j[keep]]).min()
+        earlier = pd.Series(np.nan, index=rows.index)
+        earlier.iloc[first.index.to_numpy()] = rows.to_numpy()[first.to_numpy()]
+        return earlier
+
+    def _reject_copies(self, first_row: pd.Series, reason: str) -> None:
+        copy = (first_row.notna() & (first_row != first_row.index)).to_numpy() & self.located
+        self.reason[copy] = reason + first_row[copy].astype("Int64").astype(str)
+
+    def assets(self, register: Register, crs: str) -> gpd.GeoDataFrame:
+        keep = self.located
+        standard = pd.DataFrame({
+            "source": register.name,
+            "row": self.reason.index,
+            "id": register.column("id").to_numpy(),
+            "name": register.column("name").to_numpy(),
+            "type": register.column("type").to_numpy(),
+            "category": None,
+            "postcode": self.postcode.to_numpy(),
+            "method": self.method.to_numpy(),
+        })[keep]
+        role_columns = set(register.roles.values())
+        others = self.text.loc[keep, [c for c in self.text.columns if c not in role_columns]]
+        frame = pd.concat([standard.reset_index(drop=True), others.reset_index(drop=True)],
+                          axis=1)
+        frame.columns = unique_casefold(frame.columns)
+        return gpd.GeoDataFrame(frame, geometry=shapely.points(self.x[keep], self.y[keep]),
+                                crs=crs)
+
+    def audit(self, register: Register) -> pd.DataFrame:
+        located = self.located
+        return pd.DataFrame({
+            "source": register.name,
+            "row": self.reason.index,
+            "status": np.where(located, "located", "rejected"),
+            "reason": self.reason.to_numpy(),
+            "method": np.where(located, self.method, ""),
+            "category": None,
+            "notes": self.notes.to_numpy(),
+            "id": register.column("id").to_numpy(),
+            "name": register.column("name").to_numpy(),
+        })
+
+
+def unique_casefold(columns) -> list[str]:
+    """Column names made unique ignoring case (GeoPackage columns are case-insensitive)."""
+    seen: set[str] = set()
+    names = []
+    for column in map(str, columns):
+        name = column
+        while name.casefold() in seen:
+            name += " (2)"
+        seen.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def _text_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    text = frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) \
+        else frame
+    return text.astype(str).apply(lambda column: column.str.strip())
+
+
+def _number(text: pd.Series) -> np.ndarray:
+    return pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(
+        dtype=float)
+
+
+def _in_range(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.isfinite(values) & (values >= low) & (values <= high)
+
+
+def _name_key(names: pd.Series) -> pd.Series:
+    """Names as compared for duplicates: accents, case, punctuation and spacing ignored."""
+    plain = names.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+    return plain.str.casefold().str.replace(r"[^0-9a-z]", "", regex=True)
+
+
+def _first_of_groups(rows: pd.Series, keys, mask: np.ndarray) -> pd.Series:
+    """For rows in ``mask``, the first row (in file order) with the same key; NaN elsewhere."""
+    keys = pd.Series(np.asarray(keys), index=rows.index)
+    first = rows[mask].groupby(keys[mask].to_numpy()).transform("first")
+    return first.reindex(rows.index)

@@ -1,0 +1,103 @@
+"""The register-to-areas flow end to end, as the ``validate`` and ``join`` commands run it.
+
+Each function resolves a boundary set (layers, postcode file, study area) and then calls
+the step functions in order; notebooks can call either these or the steps themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .boundaries import BoundarySet, LayerSpec, load_boundary_set, load_layer, outline
+from .join import count_by_area, join
+from .locate import load_assets
+from .postcodes import PostcodeIndex
+from .settings import EDGE_TOLERANCE_M, WORK_CRS
+from .taxonomy import Taxonomy, load_taxonomy
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class JoinResult:
+    """Assets tagged with every layer, the row audit, counts per area, and the layers."""
+
+    assets: gpd.GeoDataFrame
+    audit: pd.DataFrame
+    counts: pd.DataFrame
+    layers: dict[str, gpd.GeoDataFrame]
+
+
+def validate_registers(
+    paths: Sequence[str | Path],
+    *,
+    boundaries: str | Path | BoundarySet = "bradford",
+    postcodes: str | Path | None = None,
+    taxonomy: Taxonomy | None = None,
+    use_study_area: bool = True,
+    crs: str = WORK_CRS,
+    progress: Progress | None = None,
+    **register_options,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Read and locate registers against a boundary set: ``(assets, audit)``.
+
+    ``boundaries`` supplies the postcode file (unless ``postcodes`` is given) and the
+    study-area outline (unless ``use_study_area`` is false). ``taxonomy`` defaults to the
+    built-in one. ``register_options`` go to :func:`assetmap.load_assets` (``category``,
+    ``sheet``, ``roles``, ``tolerance``).
+    """
+    progress = progress or (lambda message: None)
+    bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
+    postcode_file = postcodes or bset.postcodes
+    index = None
+    if postcode_file is not None:
+        progress(f"Loading postcodes from {Path(postcode_file).name}")
+        index = PostcodeIndex.from_file(postcode_file)
+    area = None
+    if use_study_area and bset.study_area:
+        progress(f"Drawing the study area from layer {bset.study_area!r}")
+        area = outline(load_layer(bset.spec(bset.study_area), crs=crs))
+    progress("Reading and locating registers")
+    return load_assets(paths, postcodes=index, study_area=area,
+                       taxonomy=taxonomy, crs=crs, **register_options)
+
+
+def join_registers(
+    paths: Sequence[str | Path],
+    *,
+    layers: Sequence[str] | None = None,
+    boundaries: str | Path | BoundarySet = "bradford",
+    taxonomy: Taxonomy | None = None,
+    tolerance: float = EDGE_TOLERANCE_M,
+    crs: str = WORK_CRS,
+    progress: Progress | None = None,
+    **validate_options,
+) -> JoinResult:
+    """Validate registers, then join their assets to layers and count them per area.
+
+    ``layers`` are names from the boundary set or paths to boundary files (default: every
+    layer of the set). Other options as for :func:`validate_registers`.
+    """
+    progress = progress or (lambda message: None)
+    bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
+    taxonomy = taxonomy or load_taxonomy()
+    assets, audit = validate_registers(paths, boundaries=bset, taxonomy=taxonomy, crs=crs,
+                                       progress=progress, tolerance=tolerance,
+                                       **validate_options)
+    loaded = {}
+    for name in layers or list(bset.layers):
+        spec = bset.spec(name) if name in bset.layers or not Path(name).suffix else \
+            LayerSpec(Path(name).stem, Path(name))
+        progress(f"Loading layer {spec.name!r}")
+        loaded[spec.name] = load_layer(spec, crs=crs)
+    progress("Joining assets to layers")
+    joined = join(assets, loaded, tolerance=tolerance)
+    present = set(joined["category"].dropna())
+    counts = count_by_area(joined, loaded,
+                           categories=[c for c in taxonomy.labels() if c in present])
+    return JoinResult(joined, audit, counts, loaded)

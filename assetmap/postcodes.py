@@ -1,0 +1,163 @@
+"""UK postcodes: normalising their spelling and locating them offline.
+
+The index is built from Code-Point Open CSVs (headerless, as Ordnance Survey ships them,
+one file or a folder of them) or any CSV with a postcode column and coordinates
+(easting/northing, or latitude/longitude). It is cached as sorted columnar arrays, so a
+national index loads in a fraction of a second the second time, and looked up with one
+vectorised binary search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyproj
+
+from .errors import AssetmapError
+from .outputs import atomic_path
+from .registers import detect_roles
+from .settings import WORK_CRS
+
+#: A well-formed UK postcode once normalised (outward code, one space, inward code).
+POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
+_CODEPOINT_COLUMNS = {"postcode": 0, "easting": 2, "northing": 3}
+
+
+def normalise_postcodes(values: pd.Series) -> pd.Series:
+    """Upper case, one space before the inward code: ``" bd71dp"`` -> ``"BD7 1DP"``."""
+    compact = values.astype(str).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    spaced = compact.str[:-3] + " " + compact.str[-3:]
+    return spaced.where(compact.str.len() > 3, compact)
+
+
+def is_well_formed(normalised: pd.Series) -> pd.Series:
+    """Whether each normalised postcode has the shape of a UK postcode."""
+    return normalised.str.match(POSTCODE_PATTERN)
+
+
+@dataclass(frozen=True)
+class PostcodeIndex:
+    """Sorted postcodes with their British National Grid coordinates (NaN: no position)."""
+
+    postcodes: np.ndarray  # bytes, sorted, unique
+    easting: np.ndarray
+    northing: np.ndarray
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.postcodes)
+
+    def lookup(self, normalised: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Coordinates of normalised postcodes: ``(easting, northing, found)``.
+
+        Postcodes not in the index get ``found=False``; postcodes in it without a
+        position (Code-Point quality 90) get ``found=True`` and NaN coordinates.
+        """
+        keys = normalised.str.encode("ascii", errors="replace").to_numpy(dtype="S8")
+        pos = np.searchsorted(self.postcodes, keys).clip(0, len(self) - 1)
+        found = self.postcodes[pos] == keys
+        return (np.where(found, self.easting[pos], np.nan),
+                np.where(found, self.northing[pos], np.nan), found)
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | Path,
+        *,
+        columns: dict[str, str] | None = None,
+        cache: bool = True,
+    ) -> PostcodeIndex:
+        """Build (or load from the cache) the index of a postcode file or folder.
+
+        Parameters
+        ----------
+        path
+            A CSV (optionally ``.gz``), or a folder of Code-Point Open CSVs.
+        columns
+            Explicit ``{"postcode"|"easting"|"northing"|"latitude"|"longitude": column}``.
+        cache
+            Keep the built index under ``$ASSETMAP_CACHE_DIR`` (default ``~/.cache/assetmap``).
+        """
+        path = Path(path)
+        if not path.exists():
+            raise AssetmapError("postcode file not found", file=path)
+        files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+        if not files:
+            raise AssetmapError("folder holds no CSV files", file=path)
+        cached = _cache_file(files, columns) if cache else None
+        if cached is not None and cached.exists():
+            with np.load(cached) as saved:
+                return cls(saved["postcodes"], saved["easting"], saved["northing"], str(path))
+        table = pd.concat([_read_postcode_csv(f, columns) for f in files], ignore_index=True)
+        index = cls._from_table(table, str(path))
+        if cached is not None:
+            _save_atomically(cached, index)
+        return index
+
+    @classmethod
+    def _from_table(cls, table: pd.DataFrame, source: str) -> PostcodeIndex:
+        postcodes = normalise_postcodes(table["postcode"])
+        table = table.assign(postcode=postcodes).drop_duplicates("postcode").sort_values(
+            "postcode")
+        if table.empty:
+            raise AssetmapError("postcode file holds no postcodes", file=source)
+        keys = table["postcode"].str.encode("ascii", errors="replace").to_numpy(dtype="S8")
+        x, y = table["easting"].to_numpy(float), table["northing"].to_numpy(float)
+        no_position = (x <= 0) & (y <= 0)
+        x[no_position], y[no_position] = np.nan, np.nan
+        return cls(keys, x, y, source)
+
+
+def _read_postcode_csv(path: Path, columns: dict[str, str] | None) -> pd.DataFrame:
+    try:
+        first = pd.read_csv(path, nrows=1, header=None, dtype=str)
+        headerless = bool(first.iloc[0].fillna("").str.match(r"^[A-Z]{1,2}[0-9]").iloc[0])
+        if headerless and not columns:
+            table = pd.read_csv(path, header=None, usecols=list(_CODEPOINT_COLUMNS.values()),
+                                dtype={0: str})
+            return table.set_axis(list(_CODEPOINT_COLUMNS), axis=1)
+        header = pd.read_csv(path, nrows=0).columns
+        roles = detect_roles(header, columns, file=path)
+        coords = ("easting", "northing") if {"easting", "northing"} <= set(roles) else (
+            "latitude", "longitude")
+        if "postcode" not in roles or not set(coords) <= set(roles):
+            raise AssetmapError("needs a postcode column and easting/northing or "
+                                "latitude/longitude columns", file=path)
+        wanted = {roles[r]: r for r in ("postcode", *coords)}
+        table = pd.read_csv(path, usecols=list(wanted), dtype={roles["postcode"]: str})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise AssetmapError(f"cannot read postcode file ({exc})", file=path) from None
+    table = table.rename(columns=wanted)
+    if coords[0] == "latitude":
+        to_grid = pyproj.Transformer.from_crs("EPSG:4326", WORK_CRS, always_xy=True)
+        table["easting"], table["northing"] = to_grid.transform(
+            table["longitude"].to_numpy(float), table["latitude"].to_numpy(float))
+    return table[["postcode", "easting", "northing"]]
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("ASSETMAP_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "assetmap"
+
+
+def _cache_file(files: list[Path], columns: dict[str, str] | None) -> Path:
+    digest = hashlib.sha1(repr(sorted((columns or {}).items())).encode())
+    for f in files:
+        stat = f.stat()
+        digest.update(f"{f.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return _cache_dir() / f"postcodes-{digest.hexdigest()[:16]}.npz"
+
+
+def _save_atomically(target: Path, index: PostcodeIndex) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as temp:
+            np.savez(temp, postcodes=index.postcodes, easting=index.easting,
+                     northing=index.northing)
+    except OSError:
+        pass  # a read-only home only costs the rebuild next time

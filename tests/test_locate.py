@@ -1,0 +1,163 @@
+"""Locating register rows: a messy hand-typed register, precedence, duplicates, categories."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+
+import assetmap
+
+# A register as people type them: a title row and a blank row above the header, mixed
+# postcode spellings, swapped lat/long, blank rows, duplicates, an invalid postcode, a
+# London postcode, accented names, saved by Excel as Windows-1252.
+MESSY = [
+    "Community venues register – Bradford 2025,,,,,",
+    ",,,,,",
+    "Site Name,Type,Post Code,Lat,Long,ID",
+    "Café Central,Community centre,bd71dp,,,V001",                      # row 4
+    "Keighley Family Hub,Family hub, bd21  3ru ,,,V002",                # row 5
+    ",,,,,",                                                            # row 6
+    "Swapped Hall,community hall,,-1.75940,53.79600,V003",              # row 7
+    "CAFE CENTRAL,Community centre,BD7 1DP,,,V004",                     # row 8
+    "Shipley Youth Club,Youth club,BD18 3QA,,,V002",                    # row 9
+    "Nowhere Group,VCS group,XX1 ZZZ,,,V006",                           # row 10
+    "Ghost Library,Library,BD7 9ZZ,,,V007",                             # row 11
+    "London Centre,Community centre,SW1A 1AA,,,V008",                   # row 12
+    "No Place Group,Community group,,,,V009",                           # row 13
+    "Knit & Natter,Knitting circle,BD1 1AF,,,V010",                     # row 14
+    "Comunity Hub Girlington,Comunity centre,BD1 1AG,,,V011",           # row 15
+    "St Mary’s Church,Church,BD3 9HD,53.7965,-1.7350,V012",             # row 16
+    "Knit & Natter,Knitting circle,BD1 1AF,,,V010",                     # row 17
+    ",,,,,",                                                            # trailing
+]
+EXPECTED = {  # row: (status, reason or method)
+    4: ("located", "postcode"),
+    5: ("located", "postcode"),
+    6: ("rejected", "blank row"),
+    7: ("located", "latitude/longitude"),
+    8: ("rejected", "same name and location as row 4"),
+    9: ("rejected", "same ID as row 5"),
+    10: ("rejected", "malformed postcode 'XX1 ZZZ'"),
+    11: ("rejected", "unknown postcode 'BD7 9ZZ'"),
+    13: ("rejected", "no location: no coordinates or postcode"),
+    14: ("located", "postcode"),
+    15: ("located", "postcode"),
+    16: ("located", "latitude/longitude"),
+    17: ("rejected", "exact duplicate of row 14"),
+}
+
+
+@pytest.fixture()
+def messy_csv(tmp_path):
+    path = tmp_path / "community_venues.csv"
+    path.write_bytes(("\r\n".join(MESSY) + "\r\n").encode("cp1252"))
+    return path
+
+
+@pytest.fixture()
+def messy(messy_csv, gb_postcodes, study_area):
+    before = messy_csv.read_bytes()
+    assets, audit = assetmap.load_assets([messy_csv], postcodes=gb_postcodes,
+                                         study_area=study_area)
+    assert messy_csv.read_bytes() == before  # inputs are never modified
+    return assets, audit.set_index("row")
+
+
+def test_every_row_of_a_messy_register_is_accounted_for_with_the_right_reason(messy):
+    assets, audit = messy
+    assert list(audit.index) == list(range(4, 18))  # header on row 3, trailing blank dropped
+    for row, (status, detail) in EXPECTED.items():
+        assert audit.loc[row, "status"] == status, row
+        column = "method" if status == "located" else "reason"
+        assert audit.loc[row, column] == detail, row
+    assert audit.loc[12, "status"] == "rejected"
+    assert audit.loc[12, "reason"].startswith("outside the study area (")
+    assert sorted(assets["row"]) == [r for r, (s, _) in EXPECTED.items() if s == "located"]
+
+
+def test_the_messy_register_is_decoded_and_its_postcodes_normalised(messy):
+    assets, _ = messy
+    assets = assets.set_index("row")
+    assert assets.loc[4, "name"] == "Café Central"
+    assert assets.loc[16, "name"] == "St Mary’s Church"
+    assert assets.loc[4, "postcode"] == "BD7 1DP" and assets.loc[5, "postcode"] == "BD21 3RU"
+    # postcode centroids from Code-Point Open
+    assert (assets.loc[4].geometry.x, assets.loc[4].geometry.y) == (415660, 432832)
+
+
+def test_swapped_latitude_and_longitude_are_fixed_and_noted(messy):
+    assets, audit = messy
+    assert "latitude and longitude were the wrong way round" in audit.loc[7, "notes"]
+    point = assets.set_index("row").loc[7].geometry
+    expected = pyproj.Transformer.from_crs(
+        4326, 27700, always_xy=True).transform(-1.7594, 53.796)
+    assert point.distance(shapely.Point(expected)) < 0.01
+
+
+def test_coordinates_take_precedence_over_the_postcode(messy):
+    assets, _ = messy
+    row16 = assets.set_index("row").loc[16]
+    assert row16["method"] == "latitude/longitude" and row16["postcode"] == "BD3 9HD"
+
+
+def test_types_map_to_categories_and_unknown_types_are_reported(messy):
+    assets, audit = messy
+    category = assets.set_index("row")["category"]
+    assert category[4] == "Community centre" and category[5] == "Family hub site"
+    assert category[7] == "Community centre"  # synonym "community hall"
+    assert category[16] == "Place of worship"
+    assert category[15] == "Community centre"
+    assert "read as 'Community centre'" in audit.loc[15, "notes"]
+    assert pd.isna(category[14])
+    assert "'Knitting circle' is not in the taxonomy" in audit.loc[14, "notes"]
+
+
+def test_precedence_geometry_then_grid_then_degrees_then_postcode(tmp_path, gb_postcodes):
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        "name,easting,northing,latitude,longitude,postcode\n"
+        "grid wins,415000,433000,53.80,-1.70,BD1 1AF\n"
+        "bad grid,abc,,53.80,-1.70,BD1 1AF\n"
+        "bad degrees,,,95,200,BD1 1AF\n"
+        "nothing usable,0,0,,,\n", encoding="utf-8")
+    register = assetmap.read_register(path)
+    assets, audit = assetmap.locate(register, postcodes=gb_postcodes)
+    assert list(audit["method"]) == ["easting/northing", "latitude/longitude", "postcode", ""]
+    assert "easting/northing not usable ('abc', '')" in audit["notes"][1]
+    assert "latitude/longitude not in Great Britain" in audit["notes"][2]
+    assert audit["reason"][3] == "easting/northing not usable ('0', '0')"
+    assert (assets.geometry.x[0], assets.geometry.y[0]) == (415000, 433000)
+
+
+def test_a_register_with_geometry_is_located_by_it(tmp_path, gb_postcodes):
+    import geopandas as gpd
+
+    frame = gpd.GeoDataFrame({"Name": ["Hub", "No shape"], "Postcode": ["BD7 1DP", "BD1 1AF"]},
+                             geometry=[shapely.Point(-1.76, 53.79), None], crs=4326)
+    path = tmp_path / "hubs.gpkg"
+    frame.to_file(path)
+    assets, audit = assetmap.locate(assetmap.read_register(path), postcodes=gb_postcodes)
+    assert list(audit["method"]) == ["geometry", "postcode"]
+    assert assets.crs.to_epsg() == 27700
+
+
+def test_a_category_for_a_register_without_types(tmp_path, gb_postcodes):
+    path = tmp_path / "list.csv"
+    path.write_text("name,postcode\nA,BD7 1DP\n", encoding="utf-8")
+    assets, audit = assetmap.load_assets([path], postcodes=gb_postcodes, category="gp surgery")
+    assert list(assets["category"]) == ["GP practice"] and audit["notes"][0] == ""
+    assets, audit = assetmap.load_assets([path], postcodes=gb_postcodes)
+    assert assets["category"].isna().all() and audit["notes"][0] == "no type column: no category"
+    with pytest.raises(assetmap.AssetmapError, match="'bakery' is not in the taxonomy"):
+        assetmap.load_assets([path], postcodes=gb_postcodes, category="bakery")
+
+
+def test_a_register_with_no_location_column_is_a_one_line_error(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_text("name,type\nA,school\n", encoding="utf-8")
+    with pytest.raises(assetmap.AssetmapError) as error:
+        assetmap.locate(assetmap.read_register(path))
+    message = str(error.value)
+    assert message.startswith(f"{path}: no usable location column") and "\n" not in message
