@@ -161,3 +161,10 @@ def test_a_register_with_no_location_column_is_a_one_line_error(tmp_path):
         assetmap.locate(assetmap.read_register(path))
     message = str(error.value)
     assert message.startswith(f"{path}: no usable location column") and "\n" not in message
+
+
+def test_the_register_template_validates(gb_postcodes):
+    template = assetmap.settings.resource_dir("assets") / "register_template.csv"
+    assets, audit = assetmap.load_assets([template], postcodes=gb_postcodes)
+    assert list(audit["status"]) == ["located"]
+    assert list(assets["category"]) == ["Community centre"]

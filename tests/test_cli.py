@@ -1,0 +1,114 @@
+"""The command line: the README's job on real data, exit codes, and one-line errors."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from assetmap.cli.main import cli
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def registers(data):
+    return [data / "bradford" / "gp_practices.csv", data / "bradford" / "schools.csv"]
+
+
+def test_join_writes_assets_counts_and_audit(registers, tmp_path):
+    out = tmp_path / "bradford.gpkg"
+    result = run("join", *registers, "--layers", "ward,constituency,lsoa", "-o", out)
+    assert result.exit_code == 0, result.output
+    joined = gpd.read_file(out)
+    assert len(joined) == 274 and joined.crs.to_epsg() == 27700
+    assert joined[["ward_code", "constituency_code", "lsoa_code"]].notna().all().all()
+    counts = pd.read_csv(tmp_path / "bradford_counts.csv", encoding="utf-8-sig")
+    assert set(counts["layer"]) == {"ward", "constituency", "lsoa"}
+    assert len(counts) == 30 + 5 + 310
+    assert counts.groupby("layer")["total"].sum().eq(274).all()
+    audit = pd.read_csv(tmp_path / "bradford_audit.csv", encoding="utf-8-sig")
+    assert len(audit) == 274 and (audit["status"] == "located").all()
+    assert "ward: 30 areas; 274 assets inside" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bradford.gpkg", "bradford_audit.csv", "bradford_counts.csv"]  # no temporary files
+
+
+def test_join_to_csv_with_a_boundary_file_as_a_layer(registers, data, tmp_path):
+    out = tmp_path / "assets.csv"
+    result = run("join", registers[0], "--layers", data / "bradford" / "msoa.geojson",
+                 "-o", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert table["msoa_code"].str.startswith("E02").all()
+    assert {"easting", "northing"} <= set(table.columns)
+
+
+def test_validate_reports_rejections_and_strict_exits_1(tmp_path):
+    register = tmp_path / "venues.csv"
+    register.write_text("Name,Postcode\nHub,BD7 1DP\nGhost,BD7 9ZZ\n,\nHall,BD1 1AF\n", encoding="utf-8")
+    report = tmp_path / "report.csv"
+    result = run("validate", register, "--report", report)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(report, encoding="utf-8-sig", keep_default_na=False)
+    assert list(table["row"]) == [2, 3, 4, 5]
+    assert list(table["status"]) == ["located", "rejected", "rejected", "located"]
+    assert list(table["reason"]) == ["", "unknown postcode 'BD7 9ZZ'", "blank row", ""]
+    assert "unknown postcode" in result.stderr and "blank row" in result.stderr
+    assert run("validate", register, "--report", report, "--strict").exit_code == 1
+
+
+def test_column_roles_can_be_named(tmp_path):
+    register = tmp_path / "groups.csv"
+    register.write_text("Group,Where\nKnit & Natter,BD1 1AF\n", encoding="utf-8")
+    report = tmp_path / "r.csv"
+    assert run("validate", register, "-r", report).exit_code == 2  # nothing says "postcode"
+    result = run("validate", register, "-r", report, "-c", "postcode=Where", "-c", "name=Group")
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(report, encoding="utf-8-sig")["name"][0] == "Knit & Natter"
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: d / "missing.csv", "missing.csv: file not found"),
+    (lambda d: _write(d / "notes.docx", b"PK\x03\x04 not really"), "notes.docx: cannot read"),
+    (lambda d: _write(d / "names.csv", b"Name,Type\nHub,school\n"),
+     "names.csv: no usable location column"),
+])
+def test_bad_registers_are_one_line_errors_with_exit_2(tmp_path, make, expected):
+    result = run("validate", make(tmp_path), "-r", tmp_path / "r.csv")
+    assert result.exit_code == 2
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_boundary_file_with_no_crs_is_a_one_line_error(registers, layers, tmp_path):
+    shapefile = tmp_path / "wards.shp"
+    layers["ward"].to_file(shapefile)
+    shapefile.with_suffix(".prj").unlink()
+    result = run("join", registers[0], "--layers", shapefile, "-o", tmp_path / "j.gpkg")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"assetmap: error: {shapefile}: boundary layer has no "
+                                     "CRS; give one with 'crs' in its layer definition")
+
+
+def test_unknown_layer_names_the_known_ones(registers, tmp_path):
+    result = run("join", registers[0], "--layers", "ward,parish", "-o", tmp_path / "j.gpkg")
+    assert result.exit_code == 2
+    assert "no layer 'parish' in boundary set 'Bradford district'; layers are ward," \
+        in result.stderr
+
+
+@pytest.mark.parametrize("command, teaches", [
+    ([], "Typical session"), (["validate"], "Examples:"), (["join"], "Examples:")])
+def test_help_teaches_with_examples(command, teaches):
+    result = run(*command, "--help")
+    assert result.exit_code == 0 and teaches in result.output
+
+
+def _write(path, content: bytes):
+    path.write_bytes(content)
+    return path

@@ -1,0 +1,25 @@
+"""The notebooks run as written (their code cells, in order, in one namespace)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def run_notebook(name: str) -> dict:
+    cells = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))["cells"]
+    namespace: dict = {}
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            exec(compile("".join(cell["source"]), name, "exec"), namespace)
+    return namespace
+
+
+def test_bradford_assets_notebook(data):
+    namespace = run_notebook("bradford_assets.ipynb")
+    assert len(namespace["joined"]) == 274
+    wards = namespace["wards"]
+    assert len(wards) == 30 and wards["total"].sum() == 274
+    assert wards["total"].is_monotonic_increasing
