@@ -49,7 +49,8 @@ def test_join_to_csv_with_a_boundary_file_as_a_layer(registers, data, tmp_path):
 
 def test_validate_reports_rejections_and_strict_exits_1(tmp_path):
     register = tmp_path / "venues.csv"
-    register.write_text("Name,Postcode\nHub,BD7 1DP\nGhost,BD7 9ZZ\n,\nHall,BD1 1AF\n", encoding="utf-8")
+    register.write_text("Name,Postcode\nHub,BD7 1DP\nGhost,BD7 9ZZ\n,\nHall,BD1 1AF\n",
+                        encoding="utf-8")
     report = tmp_path / "report.csv"
     result = run("validate", register, "--report", report)
     assert result.exit_code == 0, result.output
