@@ -62,6 +62,7 @@ def write_geo(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = 
     """Write a GeoPackage, GeoJSON (in WGS84, as RFC 7946 asks) or CSV.
 
     A CSV gets the geometry as ``easting``/``northing`` (points) and no geometry column.
+    The layer is named ``layer``, else after the file (``assets.gpkg``: ``assets``).
     """
     path = _ready(path)
     suffix = path.suffix.lower()
@@ -73,7 +74,8 @@ def write_geo(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = 
     if _GEO_DRIVERS[suffix] == "GeoJSON":
         frame = frame.to_crs(WEB_CRS)
     with atomic_path(path) as temp:
-        frame.to_file(temp, driver=_GEO_DRIVERS[suffix], layer=layer, engine="pyogrio")
+        frame.to_file(temp, driver=_GEO_DRIVERS[suffix], layer=layer or path.stem,
+                      engine="pyogrio")
     return path
 
 

@@ -107,7 +107,8 @@ class PostcodeIndex:
         if table.empty:
             raise AssetmapError("postcode file holds no postcodes", file=source)
         keys = table["postcode"].str.encode("ascii", errors="replace").to_numpy(dtype="S8")
-        x, y = table["easting"].to_numpy(float), table["northing"].to_numpy(float)
+        x = table["easting"].to_numpy(float, copy=True)
+        y = table["northing"].to_numpy(float, copy=True)
         no_position = (x <= 0) & (y <= 0)
         x[no_position], y[no_position] = np.nan, np.nan
         return cls(keys, x, y, source)

@@ -7,6 +7,7 @@ Files are never modified.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -136,7 +137,8 @@ def read_register(
 
 def _csv_rows(path: Path) -> tuple[list[list[str]], str]:
     data = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+    utf8 = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    for encoding in (utf8, "cp1252", "latin-1"):
         try:
             text = data.decode(encoding)
             break

@@ -1,0 +1,159 @@
+"""Reading registers: encodings, delimiters, title rows, workbooks, column roles, bad files."""
+
+from __future__ import annotations
+
+import random
+
+import geopandas as gpd
+import openpyxl
+import pyproj
+import pytest
+import shapely
+
+import assetmap
+from assetmap import AssetmapError, read_register
+
+TEXT = ("Name,Type,Postcode\r\n"
+        "Café Central,Community centre,BD7 1DP\r\n"
+        "St Mary’s Church,Church,BD3 9HD\r\n")
+
+
+def _one_line_error(path, **options) -> str:
+    with pytest.raises(AssetmapError) as error:
+        read_register(path, **options)
+    message = str(error.value)
+    assert message.startswith(str(path)) and "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("encoding, expected", [
+    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp1252", "cp1252")])
+def test_csv_in_utf8_utf8_with_bom_and_windows_1252_keeps_accents_and_curly_apostrophes(
+        tmp_path, encoding, expected):
+    path = tmp_path / "venues.csv"
+    path.write_bytes(TEXT.encode(encoding))
+    register = read_register(path)
+    assert register.encoding == expected
+    assert list(register.frame.columns) == ["Name", "Type", "Postcode"]  # no BOM in the header
+    assert list(register.frame["Name"]) == ["Café Central", "St Mary’s Church"]
+
+
+def test_semicolon_delimited_csv_is_split_on_semicolons(tmp_path):
+    path = tmp_path / "venues.csv"
+    path.write_text("Name;Type;Postcode\nHall, the big one;Community centre;BD7 1DP\n",
+                    encoding="utf-8")
+    register = read_register(path)
+    assert list(register.frame.columns) == ["Name", "Type", "Postcode"]
+    assert register.frame.loc[2].tolist() == ["Hall, the big one", "Community centre", "BD7 1DP"]
+
+
+def test_title_and_blank_rows_above_the_header_are_skipped_and_rows_keep_spreadsheet_numbers(
+        tmp_path):
+    path = tmp_path / "venues.csv"
+    path.write_text("Community venues 2025,,\n,,\n\nName,Type,Postcode\n"
+                    "Hall,Community centre,BD7 1DP\n,,\nLibrary,Library,BD1 1AF\n,,\n",
+                    encoding="utf-8")
+    register = read_register(path)
+    assert register.header_row == 4
+    assert list(register.frame.columns) == ["Name", "Type", "Postcode"]
+    assert list(register.frame.index) == [5, 6, 7]  # blank row 6 kept, trailing blank dropped
+    assert register.frame.loc[7, "Name"] == "Library"
+
+
+@pytest.fixture()
+def workbook(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    book.active.append(["Read me first"])
+    sheet = book.create_sheet("Venues")
+    sheet.append(["Community venues register 2025"])
+    sheet.append([])
+    sheet.append(["Site Name", "Category", "Post Code", "Easting", "Northing", "ID"])
+    sheet.append(["Café Central", "Community centre", "BD7 1DP", 415660, 432832.0, 7])
+    sheet.append(["Keighley Hub", "Family hub", "BD21 3RU", 406000.5, 441000, "V2"])
+    path = tmp_path / "venues.xlsx"
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("sheet", ["Venues", 2, "2"])
+def test_xlsx_sheet_chosen_by_name_or_number_is_read_below_its_title_rows(workbook, sheet):
+    register = read_register(workbook, sheet=sheet)
+    assert register.header_row == 3 and list(register.frame.index) == [4, 5]
+    assert register.frame.loc[4].tolist() == [
+        "Café Central", "Community centre", "BD7 1DP", "415660", "432832", "7"]
+    assert register.frame.loc[5, "Easting"] == "406000.5"
+    assert register.roles["postcode"] == "Post Code" and register.encoding is None
+
+
+def test_xlsx_first_sheet_is_read_by_default(workbook):
+    assert list(read_register(workbook).frame.columns) == ["Read me first"]
+
+
+def test_unknown_xlsx_sheet_is_an_error_listing_the_sheets(workbook):
+    message = _one_line_error(workbook, sheet="Assets")
+    assert message == f"{workbook}: no sheet 'Assets'; sheets are Notes, Venues"
+
+
+@pytest.mark.parametrize("header, role", [
+    ("Name", "name"), ("Site Name", "name"), ("Type", "type"), ("Category", "type"),
+    ("Postcode", "postcode"), ("Post Code", "postcode"), ("Lat", "latitude"),
+    ("Latitude", "latitude"), ("Long", "longitude"), ("Lng", "longitude"),
+    ("Longitude", "longitude"), ("Easting", "easting"), ("X", "easting"),
+    ("Northing", "northing"), ("Y", "northing"), ("ID", "id"),
+])
+def test_roles_are_detected_from_the_header_names_people_use(header, role):
+    assert assetmap.detect_roles(["Notes", header]) == {role: header}
+
+
+def test_roles_of_a_typical_register_header(tmp_path):
+    path = tmp_path / "venues.csv"
+    path.write_text("ID,Site Name,Category,Post Code,Lat,Lng,Notes\n"
+                    "V1,Hall,Library,BD7 1DP,53.79,-1.76,\n", encoding="utf-8")
+    assert read_register(path).roles == {
+        "id": "ID", "name": "Site Name", "type": "Category", "postcode": "Post Code",
+        "latitude": "Lat", "longitude": "Lng"}
+
+
+def test_explicit_roles_override_detection(tmp_path):
+    path = tmp_path / "venues.csv"
+    path.write_text("Name,Venue,Postcode,Contact postcode\nA,Hall,BD7 1DP,BD1 1AF\n",
+                    encoding="utf-8")
+    register = read_register(path, roles={"name": "Venue", "postcode": "Contact postcode"})
+    assert register.roles["name"] == "Venue" and register.roles["postcode"] == "Contact postcode"
+    assert register.column("postcode").tolist() == ["BD1 1AF"]
+
+
+def test_explicit_role_naming_a_missing_column_is_an_error_naming_file_and_column(tmp_path):
+    path = tmp_path / "venues.csv"
+    path.write_text("Name,Postcode\nA,BD7 1DP\n", encoding="utf-8")
+    message = _one_line_error(path, roles={"type": "Kind"})
+    assert "column 'Kind'" in message and "columns are Name, Postcode" in message
+
+
+@pytest.mark.parametrize("name, make, expected", [
+    ("missing.csv", lambda path: None, "file not found"),
+    ("folder.csv", lambda path: path.mkdir(), "is a folder"),
+    ("old.xls", lambda path: path.write_bytes(b"\xd0\xcf\x11\xe0"), "save it as .xlsx"),
+    ("corrupt.xlsx", lambda path: path.write_bytes(random.Random(1).randbytes(4096)),
+     "cannot read as an Excel workbook"),
+    ("binary.csv", lambda path: path.write_bytes(b"Name,Type\x00\x01\nA\x00,B\n"),
+     "contains NUL bytes"),
+])
+def test_unreadable_files_are_one_line_errors_starting_with_the_path(
+        tmp_path, name, make, expected):
+    path = tmp_path / name
+    make(path)
+    assert expected in _one_line_error(path)
+
+
+def test_geojson_register_is_read_as_text_with_geometry_in_british_national_grid(tmp_path):
+    path = tmp_path / "hubs.geojson"
+    gpd.GeoDataFrame({"Name": ["Hub"], "Category": ["Family hub"], "Ref": [12]},
+                     geometry=[shapely.Point(-1.76, 53.79)], crs=4326).to_file(path)
+    register = read_register(path)
+    assert register.frame.crs.to_epsg() == 27700
+    assert register.frame.loc[1, "Ref"] == "12"  # feature number, text as typed
+    assert register.roles == {"id": "Ref", "name": "Name", "type": "Category"}
+    expected = pyproj.Transformer.from_crs(4326, 27700, always_xy=True).transform(-1.76, 53.79)
+    assert register.frame.geometry[1].distance(shapely.Point(expected)) < 0.01
