@@ -30,7 +30,7 @@ _CODEPOINT_COLUMNS = {"postcode": 0, "easting": 2, "northing": 3}
 
 def normalise_postcodes(values: pd.Series) -> pd.Series:
     """Upper case, one space before the inward code: ``" bd71dp"`` -> ``"BD7 1DP"``."""
-    compact = values.astype(str).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    compact = values.fillna("").astype(str).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
     spaced = compact.str[:-3] + " " + compact.str[-3:]
     return spaced.where(compact.str.len() > 3, compact)
 

@@ -74,7 +74,8 @@ def detect_roles(columns, explicit: dict[str, str] | None = None, *, file=None) 
     roles: dict[str, str] = {}
     for role, column in (explicit or {}).items():
         if role not in ROLE_NAMES:
-            raise AssetmapError(f"unknown column role {role!r}; roles are {', '.join(ROLE_NAMES)}")
+            raise AssetmapError(f"unknown column role {role!r}; roles are {', '.join(ROLE_NAMES)}",
+                                file=file)
         if column not in columns:
             raise AssetmapError(
                 f"no such column for role {role!r}; columns are {', '.join(columns)}",

@@ -37,23 +37,21 @@ def default_taxonomy_path() -> Path:
 def load_taxonomy(*extra: str | Path) -> Taxonomy:
     """The built-in taxonomy, extended or overridden by each file in ``extra`` in turn."""
     merged: dict[str, dict] = {}
+    synonyms: dict[str, str] = {}  # later files win: a user file can move a synonym
     for path in (default_taxonomy_path(), *extra):
         for key, fields in _read_categories(Path(path)).items():
-            entry = merged.setdefault(key, {"synonyms": []})
+            entry = merged.setdefault(key, {})
             entry.update({k: v for k, v in fields.items() if k != "synonyms"})
-            entry["synonyms"] += list(fields.get("synonyms", []))
+            for text in (key, entry.get("label", key), *fields.get("synonyms", [])):
+                synonyms[normalise_type(text)] = key
     for key, entry in merged.items():
         missing = [f for f in ("label", "colour") if f not in entry]
         if missing:
             raise AssetmapError(f"category {key!r} has no {' or '.join(missing)}")
+    defaults = {"icon": "location-dot", "child_facing": False}
     categories = pd.DataFrame(
-        {f: [entry.get(f, {"icon": "info-sign", "child_facing": False}.get(f))
-             for entry in merged.values()] for f in _FIELDS},
+        {f: [entry.get(f, defaults.get(f)) for entry in merged.values()] for f in _FIELDS},
         index=pd.Index(list(merged), name="key"))
-    synonyms: dict[str, str] = {}
-    for key, entry in merged.items():
-        for text in (key, entry["label"], *entry["synonyms"]):
-            synonyms.setdefault(normalise_type(text), key)
     return Taxonomy(categories, synonyms)
 
 
@@ -78,6 +76,13 @@ def normalise_type(text: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
 
 
+def _singulars(text: str) -> list[str]:
+    """The text, and its singular if it looks plural ("libraries" -> "library")."""
+    if text.endswith("ies"):
+        return [text, text[:-3] + "y"]
+    return [text, text[:-1]] if text.endswith("s") else [text]
+
+
 def classify(types: pd.Series, taxonomy: Taxonomy) -> pd.DataFrame:
     """Map free-text types to category labels.
 
@@ -90,7 +95,8 @@ def classify(types: pd.Series, taxonomy: Taxonomy) -> pd.DataFrame:
     keys, matches = [], []
     choices = list(taxonomy.synonyms)
     for text in unique:  # distinct types only: a register has a handful
-        key = taxonomy.synonyms.get(text) or taxonomy.synonyms.get(text.removesuffix("s"))
+        key = next((taxonomy.synonyms[t] for t in _singulars(text) if t in taxonomy.synonyms),
+                   None)
         if key or not text:
             keys.append(key)
             matches.append("exact" if key else "blank")

@@ -116,3 +116,8 @@ def test_a_postcode_file_without_a_postcode_column_is_an_error(tmp_path):
     with pytest.raises(AssetmapError, match="needs a postcode column") as error:
         PostcodeIndex.from_file(path, cache=False)
     assert str(error.value).startswith(f"{path}: ")
+
+
+def test_missing_postcodes_normalise_to_blank():
+    result = normalise_postcodes(pd.Series(["bd71dp", None, float("nan")], dtype=object))
+    assert list(result) == ["BD7 1DP", "", ""]

@@ -94,3 +94,19 @@ def test_a_broken_taxonomy_file_is_a_one_line_error_naming_the_file(tmp_path):
     with pytest.raises(AssetmapError, match="not a valid TOML taxonomy") as error:
         load_taxonomy(path)
     assert str(error.value).startswith(f"{path}: ") and "\n" not in str(error.value)
+
+
+def test_a_user_taxonomy_can_move_a_built_in_synonym(tmp_path):
+    extra = tmp_path / "ours.toml"
+    extra.write_text('[categories.place_of_worship]\nsynonyms = ["church hall"]\n',
+                     encoding="utf-8")
+    assert classify(pd.Series(["church hall"]), load_taxonomy())["category"][0] == \
+        "Community centre"
+    moved = classify(pd.Series(["church hall"]), load_taxonomy(extra))
+    assert moved["category"][0] == "Place of worship" and moved["match"][0] == "exact"
+
+
+def test_plurals_match_their_category(taxonomy):
+    result = classify(pd.Series(["Libraries", "Youth clubs", "Schools"]), taxonomy)
+    assert list(result["category"]) == ["Library", "Youth provision", "School"]
+    assert list(result["match"]) == ["exact"] * 3
