@@ -4,6 +4,8 @@ The flow, one function per arrow (all take and return (Geo)DataFrames)::
 
     read_register -> locate -> (load_assets does both, plus categories)
     load_layer / load_boundary_set -> join -> count_by_area
+    member sites + membership -> build_clusters -> cluster_overlap
+    layers + assets -> make_map -> write_map
 """
 
 from .boundaries import (
@@ -14,11 +16,30 @@ from .boundaries import (
     outline,
     repair,
 )
+from .clusters import (
+    ClusterResult,
+    assign_members,
+    build_clusters,
+    cluster_overlap,
+    dissolve_areas,
+    nearest_clusters,
+    overlap_table,
+    read_membership,
+    read_population,
+    voronoi_clusters,
+)
 from .errors import AssetmapError
 from .join import assign_areas, count_by_area, join
 from .locate import categorise, load_assets, locate
+from .maps import make_map, write_map
 from .outputs import defuse_formulas, write_geo, write_table
-from .pipeline import JoinResult, join_registers, validate_registers
+from .pipeline import (
+    JoinResult,
+    join_registers,
+    layer_spec,
+    map_registers,
+    validate_registers,
+)
 from .postcodes import PostcodeIndex, normalise_postcodes
 from .registers import Register, detect_roles, read_register
 from .settings import data_dir
@@ -27,30 +48,44 @@ from .taxonomy import Taxonomy, classify, load_taxonomy
 __all__ = [
     "AssetmapError",
     "BoundarySet",
+    "ClusterResult",
     "JoinResult",
     "LayerSpec",
     "PostcodeIndex",
     "Register",
     "Taxonomy",
     "assign_areas",
+    "assign_members",
+    "build_clusters",
     "categorise",
     "classify",
+    "cluster_overlap",
     "count_by_area",
     "data_dir",
     "defuse_formulas",
     "detect_roles",
+    "dissolve_areas",
     "join",
     "join_registers",
+    "layer_spec",
     "load_assets",
     "load_boundary_set",
     "load_layer",
     "load_taxonomy",
     "locate",
+    "make_map",
+    "map_registers",
+    "nearest_clusters",
     "normalise_postcodes",
     "outline",
+    "overlap_table",
+    "read_membership",
+    "read_population",
     "read_register",
     "repair",
     "validate_registers",
+    "voronoi_clusters",
     "write_geo",
+    "write_map",
     "write_table",
 ]

@@ -103,7 +103,8 @@ def load_layer(
         A file any OGR driver reads, or a :class:`LayerSpec`.
     code, name
         Columns holding the area code and name. Default: the layer definition's, else
-        ONS-style columns (``WD13CD``/``WD13NM``, ``lsoa11cd``/``lsoa11nm``, ...).
+        ONS-style columns (``WD13CD``/``WD13NM``, ``lsoa11cd``/``lsoa11nm``, ...), else
+        columns named ``code`` and ``name``.
     crs
         CRS to reproject to (British National Grid by default).
     engine
@@ -156,16 +157,18 @@ def outline(layer: gpd.GeoDataFrame):
 
 
 def _ons_column(columns: pd.Index, kind: str, path: Path, code: str | None = None) -> str:
-    """An ONS-style code (``..CD``) or name (``..NM``) column."""
+    """An ONS-style code (``..CD``) or name (``..NM``) column, else one named ``code`` or
+    ``name`` (as assetmap writes its own layers)."""
     names = [str(c) for c in columns]
+    plain = "code" if kind == "CD" else "name"
     if kind == "CD":
         found = [c for c in names if _ONS_CODE.match(c)]
     else:
         stem = code[:-2] if code and code.upper().endswith("CD") else ""
         found = [c for c in names if c.upper() == f"{stem}NM".upper()] or [
             c for c in names if re.match(r"^[A-Za-z]+\d{2}NM$", c, re.IGNORECASE)]
+    found += [c for c in names if c.lower() == plain]
     if not found:
-        what = "code" if kind == "CD" else "name"
-        raise AssetmapError(f"cannot tell which column holds the area {what}; name it in the "
-                            f"layer definition ('{what}' key)", file=path)
+        raise AssetmapError(f"cannot tell which column holds the area {plain}; name it in the "
+                            f"layer definition ('{plain}' key)", file=path)
     return found[0]

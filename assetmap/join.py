@@ -61,7 +61,7 @@ def assign_areas(
     polygon_i, point_i = tree.query(polygons, predicate="contains")
     area = np.full(len(points), -1, dtype=np.int64)
     area[point_i] = polygon_i
-    _resolve_ties(area, point_i, polygon_i, np.zeros(len(point_i)), rank)
+    resolve_ties(area, point_i, polygon_i, np.zeros(len(point_i)), rank)
     match = np.where(area >= 0, INSIDE, OUTSIDE).astype(np.int8)
 
     rest = np.flatnonzero(area < 0)
@@ -71,15 +71,19 @@ def assign_areas(
         point_j = rest[near_i]
         distance = shapely.distance(points[point_j], polygons[polygon_j])
         area[point_j] = polygon_j
-        _resolve_ties(area, point_j, polygon_j, distance, rank)
+        resolve_ties(area, point_j, polygon_j, distance, rank)
         touched = np.unique(point_j)
         on_border = shapely.intersects(points[touched], polygons[area[touched]])
         match[touched] = np.where(on_border, BORDER, NEAREST)
     return area, match
 
 
-def _resolve_ties(area, point_i, polygon_i, distance, rank) -> None:
-    """Where a point has several candidates, keep the closest, then the lowest-ranked."""
+def resolve_ties(area, point_i, polygon_i, distance, rank) -> None:
+    """Where a point has several candidate polygons, keep the closest, then the lowest rank.
+
+    ``area`` (one entry per point) is updated in place from the candidate pairs
+    ``(point_i, polygon_i)`` and their ``distance``.
+    """
     counts = np.bincount(point_i, minlength=len(area))
     tied = counts[point_i] > 1
     if not tied.any():
@@ -99,7 +103,8 @@ def join(
     """Tag each asset with ``<layer>_code``, ``<layer>_name`` and ``<layer>_match`` per layer.
 
     ``layers`` maps a layer name to a boundary layer (``code``, ``name``, geometry) in the
-    assets' CRS. Points are indexed once and queried with every layer's polygons.
+    assets' CRS. Points are indexed once and queried with every layer's polygons. A register
+    column with one of those names is kept as ``<column> (register)``.
     """
     points = np.asarray(assets.geometry.array)
     tree = shapely.STRtree(points)
@@ -116,8 +121,11 @@ def join(
         columns[f"{name}_name"] = np.where(found, layer["name"].to_numpy()[area], None)
         columns[f"{name}_match"] = MATCHES[match]
     extra = pd.DataFrame(columns, index=assets.index)
-    return gpd.GeoDataFrame(pd.concat([assets.drop(columns=assets.geometry.name), extra],
-                                      axis=1), geometry=assets.geometry, crs=assets.crs)
+    kept = assets.drop(columns=assets.geometry.name)
+    taken = {column.casefold() for column in extra.columns}
+    kept.columns = [f"{c} (register)" if str(c).casefold() in taken else c for c in kept.columns]
+    return gpd.GeoDataFrame(pd.concat([kept, extra], axis=1), geometry=assets.geometry,
+                            crs=assets.crs)
 
 
 def count_by_area(

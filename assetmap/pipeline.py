@@ -10,12 +10,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import pandas as pd
 
 from .boundaries import BoundarySet, LayerSpec, load_boundary_set, load_layer, outline
+from .errors import AssetmapError
 from .join import count_by_area, join
 from .locate import load_assets
+from .maps import make_map
 from .postcodes import PostcodeIndex
 from .settings import EDGE_TOLERANCE_M, WORK_CRS
 from .taxonomy import Taxonomy, load_taxonomy
@@ -80,8 +83,9 @@ def join_registers(
 ) -> JoinResult:
     """Validate registers, then join their assets to layers and count them per area.
 
-    ``layers`` are names from the boundary set or paths to boundary files (default: every
-    layer of the set). Other options as for :func:`validate_registers`.
+    ``layers`` are items as :func:`layer_spec` reads them: names from the boundary set,
+    paths to boundary files, or ``NAME=PATH`` (default: every layer of the set). Other
+    options as for :func:`validate_registers`.
     """
     progress = progress or (lambda message: None)
     bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
@@ -91,8 +95,7 @@ def join_registers(
                                        **validate_options)
     loaded = {}
     for name in layers or list(bset.layers):
-        spec = bset.spec(name) if name in bset.layers or not Path(name).suffix else \
-            LayerSpec(Path(name).stem, Path(name))
+        spec = layer_spec(bset, name)
         progress(f"Loading layer {spec.name!r}")
         loaded[spec.name] = load_layer(spec, crs=crs)
     progress("Joining assets to layers")
@@ -101,3 +104,51 @@ def join_registers(
     counts = count_by_area(joined, loaded,
                            categories=[c for c in taxonomy.labels() if c in present])
     return JoinResult(joined, audit, counts, loaded)
+
+
+def map_registers(
+    paths: Sequence[str | Path],
+    *,
+    layers: Sequence[str] | None = None,
+    boundaries: str | Path | BoundarySet = "bradford",
+    map_options: dict | None = None,
+    progress: Progress | None = None,
+    **join_options,
+) -> folium.Map:
+    """Join registers to layers, then map them: layers carry the asset counts per area.
+
+    ``map_options`` go to :func:`assetmap.make_map` (``measure=(layer, column)``, where
+    column is a category label or ``"total"``, ``scheme``, ``coverage``, ``tiles``,
+    ``title``, ...); the boundary set supplies the attribution and layer labels. Other
+    options as for :func:`join_registers`.
+    """
+    progress = progress or (lambda message: None)
+    bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
+    result = join_registers(paths, layers=layers, boundaries=bset, progress=progress,
+                            **join_options)
+    progress("Drawing the map")
+    counted = {
+        name: layer.merge(result.counts[result.counts["layer"] == name].drop(
+            columns=["layer", "name"]), on="code", how="left")
+        for name, layer in result.layers.items()
+    }
+    labels = {name: bset.layers[name].label for name in counted if name in bset.layers}
+    return make_map(counted, result.assets, taxonomy=join_options.get("taxonomy"),
+                    attribution=bset.attribution, labels=labels, **(map_options or {}))
+
+
+def layer_spec(bset: BoundarySet, item: str) -> LayerSpec:
+    """The layer one ``--layers`` item names.
+
+    ``NAME`` is a layer of the boundary set; ``PATH`` a boundary file, named after the file;
+    ``NAME=PATH`` a boundary file under that name (``pcn=pcn.gpkg``). Its code and name
+    columns are found as :func:`load_layer` finds them.
+    """
+    name, sep, path = (part.strip() for part in item.partition("="))
+    if sep and not (name and path):
+        raise AssetmapError(f"expected NAME=PATH in --layers, got {item!r}")
+    if not sep:
+        if name in bset.layers or not Path(name).suffix:
+            return bset.spec(name)
+        name, path = Path(name).stem, name
+    return LayerSpec(name, Path(path))

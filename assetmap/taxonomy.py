@@ -16,12 +16,15 @@ import pandas as pd
 from .errors import AssetmapError
 from .settings import FUZZY_CUTOFF, resource_dir
 
-_FIELDS = ("label", "colour", "icon", "child_facing")
+_FIELDS = ("label", "colour", "icon", "child_facing", "coverage_m")
+#: Walking distance (metres) within which an asset serves people, for categories that give none.
+DEFAULT_COVERAGE_M = 1600.0
 
 
 @dataclass(frozen=True)
 class Taxonomy:
-    """Categories (indexed by key: label, colour, icon, child_facing) and their synonyms."""
+    """Categories (indexed by key: label, colour, icon, child_facing, coverage_m) and their
+    synonyms."""
 
     categories: pd.DataFrame
     synonyms: dict[str, str]  # normalised text -> category key
@@ -48,7 +51,10 @@ def load_taxonomy(*extra: str | Path) -> Taxonomy:
         missing = [f for f in ("label", "colour") if f not in entry]
         if missing:
             raise AssetmapError(f"category {key!r} has no {' or '.join(missing)}")
-    defaults = {"icon": "location-dot", "child_facing": False}
+        coverage = entry.get("coverage_m", DEFAULT_COVERAGE_M)
+        if isinstance(coverage, bool) or not isinstance(coverage, int | float) or coverage <= 0:
+            raise AssetmapError(f"category {key!r}: coverage_m must be a number of metres > 0")
+    defaults = {"icon": "location-dot", "child_facing": False, "coverage_m": DEFAULT_COVERAGE_M}
     categories = pd.DataFrame(
         {f: [entry.get(f, defaults.get(f)) for entry in merged.values()] for f in _FIELDS},
         index=pd.Index(list(merged), name="key"))

@@ -19,7 +19,9 @@ def _layer_names(ctx, param, value: str | None) -> list[str] | None:
 @register_options
 @click.option("-l", "--layers", callback=_layer_names, metavar="NAME,...",
               help="Layers to join: names from the boundary set (ward, constituency, lsoa, "
-                   "...) or boundary files. Default: every layer of the set.")
+                   "...), boundary files, or NAME=PATH to join a file under a name of your "
+                   "own (pcn=out/pcn.gpkg, as 'assetmap clusters build' writes it: assets "
+                   "get pcn_code, pcn_name and pcn_match). Default: every layer of the set.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="joined.gpkg",
               show_default=True,
               help="Assets with their areas: .gpkg (QGIS), .geojson or .csv. Beside it go "
@@ -39,6 +41,7 @@ def join_command(registers, register_kwargs, layers, output, tolerance) -> None:
     Examples:
       assetmap join registers/*.csv --layers ward,constituency,lsoa -o joined.gpkg
       assetmap join sites.xlsx --layers ward,pcn_clusters.gpkg -o sites.csv
+      assetmap join gp_practices.csv schools.csv --layers ward,gp_cluster=out/pcn.gpkg
     """
     with progress_status() as progress:
         result = join_registers(registers, layers=layers, tolerance=tolerance,

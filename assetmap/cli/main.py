@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from ..errors import AssetmapError
+from .clusters import clusters_group
 from .join import join_command
+from .map import map_command
 from .validate import validate_command
 
 
@@ -46,3 +48,5 @@ def cli(debug: bool) -> None:
 
 cli.add_command(validate_command)
 cli.add_command(join_command)
+cli.add_command(clusters_group)
+cli.add_command(map_command)
