@@ -27,7 +27,7 @@ def clusters_group() -> None:
       assetmap clusters build gp_practices.csv --cluster pcn_code --cluster-name pcn_name \\
           --method voronoi -o pcn.gpkg
       assetmap clusters overlap pcn.gpkg --population population_lsoa.csv -o pcn_wards.csv
-      assetmap join gp_practices.csv schools.csv --layers ward,gp_cluster=pcn.gpkg
+      assetmap join gp_practices.csv schools.csv --layers ward,pcn=pcn.gpkg
     """
 
 
@@ -71,7 +71,7 @@ def build_command(registers, register_kwargs, members, cluster, cluster_name, me
     REGISTERS hold the member sites (GP practices, schools), read and located as by
     'assetmap validate'. Sites of different clusters at one location are reported; with
     voronoi their cell is split so the site lies on the border of each cluster.
-    The output plugs into 'assetmap join --layers gp_cluster=OUTPUT'.
+    The output plugs into 'assetmap join --layers pcn=OUTPUT'.
 
     \b
     Examples:

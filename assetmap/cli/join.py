@@ -41,7 +41,7 @@ def join_command(registers, register_kwargs, layers, output, tolerance) -> None:
     Examples:
       assetmap join registers/*.csv --layers ward,constituency,lsoa -o joined.gpkg
       assetmap join sites.xlsx --layers ward,pcn_clusters.gpkg -o sites.csv
-      assetmap join gp_practices.csv schools.csv --layers ward,gp_cluster=out/pcn.gpkg
+      assetmap join gp_practices.csv schools.csv --layers ward,pcn=out/pcn.gpkg
     """
     with progress_status() as progress:
         result = join_registers(registers, layers=layers, tolerance=tolerance,
