@@ -6,6 +6,7 @@ The flow, one function per arrow (all take and return (Geo)DataFrames)::
     load_layer / load_boundary_set -> join -> count_by_area
     member sites + membership -> build_clusters -> cluster_overlap
     layers + assets -> make_map -> write_map
+    small-area tables -> read_demand -> demand_points -> place_demand -> gap_table
 """
 
 from .boundaries import (
@@ -28,11 +29,23 @@ from .clusters import (
     read_population,
     voronoi_clusters,
 )
+from .demand import (
+    Demand,
+    Placement,
+    aggregate_demand,
+    area_points,
+    demand_points,
+    locate_demand,
+    place_demand,
+    postcode_points,
+    read_demand,
+)
 from .errors import AssetmapError
+from .gaps import GapFormula, GapResult, gap_analysis, gap_table, nearest_distance, write_gaps
 from .join import assign_areas, count_by_area, join
 from .locate import categorise, load_assets, locate
 from .maps import make_map, write_map
-from .outputs import defuse_formulas, write_geo, write_table
+from .outputs import defuse_formulas, write_geo, write_table, write_xlsx
 from .pipeline import (
     JoinResult,
     join_registers,
@@ -49,11 +62,17 @@ __all__ = [
     "AssetmapError",
     "BoundarySet",
     "ClusterResult",
+    "Demand",
+    "GapFormula",
+    "GapResult",
     "JoinResult",
     "LayerSpec",
+    "Placement",
     "PostcodeIndex",
     "Register",
     "Taxonomy",
+    "aggregate_demand",
+    "area_points",
     "assign_areas",
     "assign_members",
     "build_clusters",
@@ -63,8 +82,11 @@ __all__ = [
     "count_by_area",
     "data_dir",
     "defuse_formulas",
+    "demand_points",
     "detect_roles",
     "dissolve_areas",
+    "gap_analysis",
+    "gap_table",
     "join",
     "join_registers",
     "layer_spec",
@@ -73,19 +95,26 @@ __all__ = [
     "load_layer",
     "load_taxonomy",
     "locate",
+    "locate_demand",
     "make_map",
     "map_registers",
     "nearest_clusters",
+    "nearest_distance",
     "normalise_postcodes",
     "outline",
     "overlap_table",
+    "place_demand",
+    "postcode_points",
+    "read_demand",
     "read_membership",
     "read_population",
     "read_register",
     "repair",
     "validate_registers",
     "voronoi_clusters",
+    "write_gaps",
     "write_geo",
     "write_map",
     "write_table",
+    "write_xlsx",
 ]

@@ -4,11 +4,13 @@ for spreadsheets (no text cell becomes a live formula when Excel opens it)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .errors import AssetmapError
@@ -90,3 +92,98 @@ def _ready(path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def write_geo_layers(frames: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """Write several layers (name: frame) into one GeoPackage, atomically."""
+    path = _ready(path)
+    if path.suffix.lower() != ".gpkg":
+        raise AssetmapError("several layers need a GeoPackage (.gpkg)", file=path)
+    with atomic_path(path) as temp:
+        for layer, frame in frames.items():
+            frame.to_file(temp, driver="GPKG", layer=layer, engine="pyogrio")
+    return path
+
+
+def write_xlsx(
+    sheets: Mapping[str, pd.DataFrame],
+    path: str | Path,
+    *,
+    formats: Mapping[str, str] | None = None,
+) -> Path:
+    """Write a workbook for analysts, atomically: a sheet per frame, in order.
+
+    Each sheet has a bold header row, frozen, with filters on; number formats by column
+    name from ``formats`` (e.g. ``{"population": "#,##0"}``); columns sized to their
+    contents. Every text cell is stored as text: one starting with ``= + - @`` never
+    becomes a formula (and is quote-prefixed, so editing it in Excel keeps it text).
+    Missing values are empty cells; sheet names are made valid (31 characters, no ``[]:*?/\\``).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    path = _ready(path)
+    formats = formats or {}
+    book = Workbook()
+    book.remove(book.active)
+    for title, frame in sheets.items():
+        sheet = book.create_sheet(_sheet_title(title, book.sheetnames))
+        for j, column in enumerate(frame.columns, start=1):
+            header = _set_cell(sheet.cell(1, j), str(column))
+            header.font, header.alignment = Font(bold=True), Alignment(wrap_text=True,
+                                                                      vertical="top")
+            cells = _cell_values(frame[column])
+            for i, value in enumerate(cells, start=2):
+                cell = _set_cell(sheet.cell(i, j), value)
+                if str(column) in formats and not isinstance(value, str):
+                    cell.number_format = formats[str(column)]
+            longest = max((len(str(v)) for v in cells[:500] if v is not None), default=0)
+            sheet.column_dimensions[get_column_letter(j)].width = min(
+                max(longest, min(len(str(column)), 24), 6) + 2, 60)
+        sheet.freeze_panes = "A2"
+        if len(frame.columns):
+            sheet.auto_filter.ref = sheet.dimensions
+    with atomic_path(path) as temp:
+        book.save(temp)
+    return path
+
+
+def _cell_values(values: pd.Series) -> list:
+    """Python values for spreadsheet cells: numbers, booleans, text, or None (missing)."""
+    if values.dtype.kind in "biuf":
+        cast = values.astype(object).where(values.notna(), None)
+        return [v.item() if isinstance(v, np.generic) else v for v in cast]
+    out = []
+    for value in values.astype(object):
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            out.append(None)
+        elif isinstance(value, bool | int | float | np.generic):
+            out.append(value.item() if isinstance(value, np.generic) else value)
+        else:
+            out.append(str(value))
+    return out
+
+
+def _set_cell(cell, value):
+    """Put a value in an openpyxl cell; text always as text, never a formula."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, str):
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.data_type = "s"
+        if value.startswith(_FORMULA_START):
+            cell.quotePrefix = True
+    else:
+        cell.value = value
+    return cell
+
+
+def _sheet_title(title: str, taken: list[str]) -> str:
+    """A valid, unused Excel sheet name."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", str(title)).strip("'")[:31] or "sheet"
+    name, n = base, 1
+    while name.casefold() in {t.casefold() for t in taken}:
+        n += 1
+        name = f"{base[:31 - len(str(n)) - 1]}_{n}"
+    return name

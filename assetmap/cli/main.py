@@ -6,6 +6,7 @@ import click
 
 from ..errors import AssetmapError
 from .clusters import clusters_group
+from .gaps import gaps_command
 from .join import join_command
 from .map import map_command
 from .validate import validate_command
@@ -49,4 +50,5 @@ def cli(debug: bool) -> None:
 cli.add_command(validate_command)
 cli.add_command(join_command)
 cli.add_command(clusters_group)
+cli.add_command(gaps_command)
 cli.add_command(map_command)

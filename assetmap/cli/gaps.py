@@ -1,0 +1,172 @@
+"""``assetmap gaps``: provision against population, children and deprivation, per area."""
+
+from __future__ import annotations
+
+import click
+import pandas as pd
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from ..demand import AGGREGATIONS
+from ..gaps import GapFormula, gap_analysis, publish, write_gaps
+from .join import _layer_names
+from .options import _roles, console, print_audit_summary, progress_status, register_options
+
+
+@click.command("gaps")
+@register_options
+@click.option("--by", callback=_layer_names, default="ward", show_default=True,
+              metavar="NAME,...",
+              help="Planning layers to report on: names from the boundary set (ward, "
+                   "constituency, ...), boundary files, or NAME=PATH (gp_cluster=pcn.gpkg).")
+@click.option("-p", "--population", required=True, type=click.Path(dir_okay=False),
+              help="People per small area (CSV or XLSX): total, children 0-15 and any other "
+                   "counts, e.g. the IoD2019 population denominators (population_lsoa.csv).")
+@click.option("-d", "--deprivation", type=click.Path(dir_okay=False),
+              help="IMD rank and decile per small area (imd2019_lsoa.csv). Without it there "
+                   "are no need measures and the score counts no one as deprived.")
+@click.option("--demand-column", "demand_columns", multiple=True, callback=_roles,
+              metavar="ROLE=COLUMN",
+              help="Say which column of the tables plays a role when detection gets it wrong: "
+                   "code, population, children, imd_rank, imd_decile. Repeatable.")
+@click.option("--small-areas", default="lsoa", show_default=True, metavar="LAYER",
+              help="Layer of the boundary set whose codes the tables use.")
+@click.option("--points", default="postcodes", show_default=True, metavar="postcodes|LAYER",
+              help="Where people live: postcode points (each small area's people split evenly "
+                   "over its postcodes), or the representative points of a layer's areas "
+                   "(oa: output areas).")
+@click.option("--aggregate", "aggregation", type=click.Choice(AGGREGATIONS), default="auto",
+              show_default=True,
+              help="From small areas to planning areas: best_fit (each small area whole to "
+                   "one area), apportion (split by the demand points in each area), area "
+                   "(split by area, tobler); auto: best_fit where the small areas nest, "
+                   "else apportion.")
+@click.option("-t", "--threshold", type=click.FloatRange(min=0, min_open=True),
+              metavar="METRES",
+              help="Coverage distance for every category. Default: each category's "
+                   "coverage_m in the taxonomy (family hub site 1600, community centre 800, "
+                   "...).")
+@click.option("--access-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              metavar="W",
+              help="Gap score weight of each person beyond the threshold.")
+@click.option("--need-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              metavar="W",
+              help="Extra gap score weight of a person beyond the threshold in a deprived "
+                   "small area.")
+@click.option("--deprived-deciles", type=click.IntRange(1, 10), default=2, show_default=True,
+              metavar="D",
+              help="IMD deciles counted as deprived (2: the most deprived 20% nationally).")
+@click.option("--priority-score", type=click.FloatRange(0, 100), default=25.0,
+              show_default=True, metavar="SCORE",
+              help="Areas with a gap score at least this are priority gaps.")
+@click.option("--capacity", metavar="COLUMN",
+              help="Register column holding each asset's capacity (places): adds a two-step "
+                   "floating catchment accessibility index (places_per_1000).")
+@click.option("--suppress-below", type=click.IntRange(min=2), metavar="N",
+              help="Disclosure control in the written files: people counts from 1 to N-1, and "
+                   "figures that would reveal them, are shown as [c]. Off by default.")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Areas shown per layer and category in the terminal.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="gaps.xlsx",
+              show_default=True,
+              help="The XLSX workbook (a sheet per layer, and a method sheet); beside it go "
+                   "<name>.csv (all layers) and <name>.gpkg (measures on the polygons).")
+def gaps_command(registers, register_kwargs, by, population, deprivation, demand_columns,
+                 small_areas, points, aggregation, threshold, access_weight, need_weight,
+                 deprived_deciles, priority_score, capacity, suppress_below, top,
+                 output) -> None:
+    """Find where people, especially children in deprived areas, live far from help.
+
+    For each area of the --by layers and each category of asset: assets per 10,000
+    residents (and children, for child-facing categories); distance from where people
+    live to the nearest asset (population-weighted median and 90th percentile); coverage
+    (% of residents and children within the threshold); need (IMD); and a gap score,
+    ranked, with priority gaps flagged. The method is written into every output.
+
+    --category names the category to analyse (registers with no type column are taken to
+    be of it); without it every category found is analysed.
+
+    \b
+    Gap score (0-100; weights as given):
+      100 x sum(group beyond threshold x (access + need x deprived))
+          / ((access + need) x sum(group))
+    where the group is children for child-facing categories, else residents.
+
+    \b
+    Examples (Bradford open-data bundle):
+      assetmap gaps hubs.xlsx --category "family hub site" --by ward,constituency \\
+          -p population_lsoa.csv -d imd2019_lsoa.csv -o hub_gaps.xlsx
+      assetmap gaps schools.csv -p population_lsoa.csv -d imd2019_lsoa.csv \\
+          --points oa --threshold 800 --suppress-below 10
+      assetmap gaps gp_practices.csv --by ward,gp_cluster=pcn.gpkg -p population_lsoa.csv
+    """
+    formula = GapFormula(access=access_weight, need=need_weight, deciles=deprived_deciles,
+                         priority=priority_score)
+    with progress_status() as progress:
+        result = gap_analysis(
+            registers, population=population, deprivation=deprivation, by=by or ["ward"],
+            category=register_kwargs.pop("category"), small_areas=small_areas, points=points,
+            aggregation=aggregation, threshold=threshold, formula=formula, capacity=capacity,
+            demand_columns=demand_columns, progress=progress, **register_kwargs)
+        progress(f"Writing {output}")
+        written = write_gaps(result, output, suppress_below=suppress_below)
+    print_audit_summary(result.audit)
+    for warning in result.warnings:
+        console.print(f"warning: {warning}", style="yellow", markup=False)
+    shown = publish(result.table, counts=result.demand.counts, suppress_below=suppress_below)
+    method = result.method
+    for item, value in method[method["item"].str.startswith("aggregation: ")].to_numpy():
+        console.print(f"{item.removeprefix('aggregation: ')}: {value}", markup=False)
+    for (name, category), rows in shown.groupby(["layer", "category"], sort=False):
+        _print_top(rows, name, category, top)
+        _print_lowest(rows)
+        console.print(rows["formula"].iloc[0], markup=False)
+    console.print(f"Wrote {', '.join(str(path) for path in written)}")
+
+
+def _print_top(rows: pd.DataFrame, layer: str, category: str, top: int) -> None:
+    """The top areas by gap score, as a table."""
+    if not top:
+        return
+    group = rows["group"].iloc[0]
+    table = Table(title=f"{layer}: largest gaps for {category} ({group}, within "
+                        f"{rows['threshold_m'].iloc[0]:,.0f} m)", title_justify="left",
+                  box=box.SIMPLE_HEAD, padding=0, pad_edge=False)
+    count = "children" if group == "children" else "population"
+    columns = {"rank": "#", "name": "area", count: group, "assets": "assets",
+               f"coverage_{group}_pct": "covered\n%", "distance_median_m": "median\nm",
+               "decile1_2_pct": "IMD 1-2\n%", "gap_score": "score", "priority": "priority"}
+    columns = {c: h for c, h in columns.items() if c in rows}
+    for column, header in columns.items():
+        table.add_column(header, justify="left" if column == "name" else "right",
+                         no_wrap=True)
+    for row in rows.sort_values("rank").head(top).itertuples(index=False):
+        values = row._asdict()
+        table.add_row(*(_cell(values[c], ".1f" if c in _ONE_DECIMAL else ",.0f")
+                        for c in columns))
+    console.print(table)
+
+
+_ONE_DECIMAL = {"coverage_children_pct", "coverage_residents_pct", "decile1_2_pct", "gap_score"}
+
+
+def _cell(value, spec: str) -> Text:
+    """One terminal cell: numbers formatted, [c] and names as they are (not markup)."""
+    if isinstance(value, bool):
+        return Text("yes" if value else "")
+    if isinstance(value, int | float):
+        return Text("" if pd.isna(value) else format(value, spec))
+    return Text(str(value))
+
+
+def _print_lowest(rows: pd.DataFrame, most: int = 5) -> None:
+    """The areas with the lowest coverage of the category's group, in a sentence."""
+    group = rows["group"].iloc[0]
+    coverage = pd.to_numeric(rows[f"coverage_{group}_pct"], errors="coerce")  # not [c]
+    lowest = rows.assign(coverage=coverage).dropna(subset=["coverage"]).sort_values(
+        ["coverage", "code"]).head(most)
+    if len(lowest):
+        console.print(f"Lowest coverage of {group} within {rows['threshold_m'].iloc[0]:,.0f} "
+                      "m: " + ", ".join(f"{r.name} ({r.coverage:.1f}%)"
+                                        for r in lowest.itertuples()), markup=False)

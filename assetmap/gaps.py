@@ -1,0 +1,577 @@
+"""Gap analysis: provision of each asset category against where people live, how many they
+are, how many are children and how deprived their neighbourhoods are, per planning area.
+
+For each planning area and category (see :func:`gap_table`):
+
+- **provision**: assets in the area, per 10,000 residents and, for child-facing categories,
+  per 10,000 children;
+- **distance**: straight-line distance (EPSG:27700) from every demand point to the nearest
+  asset of the category, wherever it is; the median and 90th percentile weighted by the
+  category's *group* (children for child-facing categories, else residents);
+- **coverage**: the share of residents and of children within the category's threshold
+  (``coverage_m`` in the taxonomy, or given);
+- **need** (:func:`assetmap.demand.aggregate_demand`): population-weighted IMD rank, the
+  share of residents in the most deprived 10% and 20% of small areas in England;
+- **gap score** (:class:`GapFormula`): the group beyond the threshold, deprived people
+  weighing more, as 0-100; areas ranked by it, and flagged as priority gaps above a cut-off;
+- **accessibility** (optional, when assets carry a capacity): two-step floating catchment
+  (PySAL ``access``), capacity within the threshold per 1,000 of the group.
+
+:func:`publish` rounds and, on request, suppresses small numbers for published outputs;
+the analysis itself never uses suppressed values.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from .boundaries import BoundarySet, load_boundary_set, load_layer
+from .demand import (
+    Demand,
+    Placement,
+    aggregate_demand,
+    locate_demand,
+    place_demand,
+    read_demand,
+    sum_by_area,
+)
+from .errors import AssetmapError
+from .join import count_by_area, join
+from .outputs import write_geo_layers, write_table, write_xlsx
+from .pipeline import join_registers
+from .settings import WORK_CRS
+from .taxonomy import Taxonomy, classify, load_taxonomy
+
+Progress = Callable[[str], None]
+#: Published cells withheld by :func:`publish` (the GSS convention for "confidential").
+SUPPRESSED = "[c]"
+#: Percentages: the count column each is a share of.
+_SHARES = {"coverage_residents_pct": "population", "coverage_children_pct": "children",
+           "decile1_pct": "population", "decile1_2_pct": "population"}
+#: Rates per head: the count column each is per.
+_RATES = {"assets_per_10k_residents": "population", "assets_per_10k_children": "children"}
+#: Measures over the category's group (children or residents).
+_OF_GROUP = ("distance_median_m", "distance_p90_m", "places_per_1000", "gap_score")
+_DECIMALS = {"distance_median_m": 0, "distance_p90_m": 0, "imd_rank_mean": 0,
+             "assets_per_10k_residents": 2, "assets_per_10k_children": 2,
+             "places_per_1000": 2}
+#: Measure columns, in the order they end the table (after the people counts).
+_ORDER = ("assets", "assets_per_10k_residents", "assets_per_10k_children", "threshold_m",
+          "distance_median_m", "distance_p90_m", "coverage_residents_pct",
+          "coverage_children_pct", "imd_rank_mean", "decile1_pct", "decile1_2_pct",
+          "unmet_need", "places_per_1000", "gap_score", "rank", "priority", "formula")
+_FORMATS = {"assets": "0", "threshold_m": "#,##0", "distance_median_m": "#,##0",
+            "distance_p90_m": "#,##0", "imd_rank_mean": "#,##0", "gap_score": "0.0",
+            "rank": "0", "assets_per_10k_residents": "0.00", "assets_per_10k_children": "0.00",
+            "places_per_1000": "0.00", **dict.fromkeys(_SHARES, "0.0")}
+
+
+@dataclass(frozen=True)
+class GapFormula:
+    """The gap score, its weights and the priority cut-off.
+
+    Per area, with ``w`` the group's people at each demand point (children for child-facing
+    categories, else residents), ``d`` its distance to the nearest asset, ``T`` the
+    threshold and ``n`` = 1 where its small area is in IMD deciles 1 to ``deciles``::
+
+        gap_score = 100 * sum(w * [d > T] * (access + need * n)) / ((access + need) * sum(w))
+
+    0 when everyone is within reach; 100 when everyone is beyond it in a deprived area.
+    ``need = 0`` gives the % beyond the threshold; ``access = 0`` the % beyond it *and*
+    deprived. Areas scoring at least ``priority`` are priority gaps.
+    """
+
+    access: float = 1.0
+    need: float = 1.0
+    deciles: int = 2
+    priority: float = 25.0
+
+    def __post_init__(self) -> None:
+        if self.access < 0 or self.need < 0 or self.access + self.need <= 0:
+            raise AssetmapError("gap score weights must be >= 0, and not both 0")
+        if not 1 <= self.deciles <= 10:
+            raise AssetmapError("deprived deciles must be 1 to 10")
+
+    def describe(self, group: str = "people", threshold: float | None = None) -> str:
+        """The formula with its numbers, as printed in the outputs."""
+        beyond = f"beyond {threshold:,.0f} m" if threshold is not None else "beyond T"
+        return (f"gap_score = 100 × Σ {group} {beyond} × ({self.access:g} + {self.need:g} × "
+                f"[IMD decile 1-{self.deciles}]) / ({self.access + self.need:g} × Σ {group}); "
+                f"priority if ≥ {self.priority:g}")
+
+
+@dataclass
+class GapResult:
+    """The gap table (one row per layer, area and category) and everything behind it."""
+
+    table: pd.DataFrame
+    layers: dict[str, gpd.GeoDataFrame]
+    assets: gpd.GeoDataFrame
+    audit: pd.DataFrame
+    demand: Demand
+    points: gpd.GeoDataFrame
+    placements: dict[str, Placement]
+    method: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def nearest_distance(origins: np.ndarray, targets: np.ndarray, *, workers: int = -1
+                     ) -> np.ndarray:
+    """Distance from each origin to the nearest target (``inf`` when there is none).
+
+    ``origins`` and ``targets`` are shapely points or ``(n, 2)`` coordinates in a projected
+    CRS; one ``scipy.spatial.cKDTree`` of the targets, queried on ``workers`` threads.
+    """
+    origins, targets = _xy(origins), _xy(targets)
+    if not len(targets):
+        return np.full(len(origins), np.inf)
+    return cKDTree(targets).query(origins, k=1, workers=workers)[0]
+
+
+def _xy(points: np.ndarray) -> np.ndarray:
+    points = np.asarray(points)
+    return shapely.get_coordinates(points) if points.dtype == object else points
+
+
+def weighted_quantiles(
+    values: np.ndarray,
+    weights: np.ndarray,
+    groups: np.ndarray,
+    size: int,
+    quantiles: Sequence[float] = (0.5, 0.9),
+) -> np.ndarray:
+    """Weighted quantiles of ``values`` per group: an array of ``size`` x ``len(quantiles)``.
+
+    The q-quantile of a group is its smallest value at which the cumulative weight reaches
+    q of the group's total; NaN for a group without weight. Groups are 0 to ``size - 1``
+    (rows with a negative group are ignored).
+    """
+    keep = (groups >= 0) & (weights > 0)
+    order = np.lexsort((values[keep], groups[keep]))
+    value, weight, group = values[keep][order], weights[keep][order], groups[keep][order]
+    total = np.bincount(group, weights=weight, minlength=size)
+    before = np.cumsum(total) - total
+    cumulative = np.minimum((np.cumsum(weight) - before[group]) / total[group], 1.0)
+    key = group + cumulative
+    out = np.full((size, len(quantiles)), np.nan)
+    has = np.flatnonzero(total > 0)
+    for j, q in enumerate(quantiles):
+        at = np.searchsorted(key, has + q - 1e-9, side="left")
+        out[has, j] = value[at]
+    return out
+
+
+def two_step_fca(
+    origins: np.ndarray,
+    demand: np.ndarray,
+    sites: np.ndarray,
+    capacity: np.ndarray,
+    catchment: float,
+) -> np.ndarray:
+    """Two-step floating catchment accessibility of each origin (PySAL ``access``).
+
+    Each site's ratio is its capacity over the demand of the origins within ``catchment``;
+    an origin's accessibility is the sum of the ratios of the sites within ``catchment``
+    (capacity per person; 0 with no site in reach).
+    """
+    from access import Access  # only when a capacity column is given
+
+    pairs = cKDTree(_xy(origins)).sparse_distance_matrix(
+        cKDTree(_xy(sites)), catchment, output_type="ndarray")
+    cost = pd.DataFrame({"origin": pairs["i"], "site": pairs["j"], "metres": pairs["v"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its pandas deprecation warnings
+        model = Access(
+            demand_df=pd.DataFrame({"origin": np.arange(len(demand)), "demand": demand}),
+            demand_index="origin", demand_value="demand",
+            supply_df=pd.DataFrame({"site": np.arange(len(capacity)), "capacity": capacity}),
+            supply_index="site", supply_value="capacity",
+            cost_df=cost, cost_origin="origin", cost_dest="site", cost_name="metres")
+        result = model.two_stage_fca(name="fca", max_cost=catchment)
+    return result.iloc[:, 0].reindex(np.arange(len(demand))).fillna(0.0).to_numpy()
+
+
+def resolve_categories(categories: str | Sequence[str] | None, taxonomy: Taxonomy,
+                       assets: pd.DataFrame) -> list[str]:
+    """Category labels from free text (as registers' types are read); default: those present."""
+    if categories is None:
+        present = set(assets["category"].dropna())
+        return [label for label in taxonomy.labels() if label in present]
+    asked = pd.Series([categories] if isinstance(categories, str) else list(categories))
+    found = classify(asked, taxonomy)["category"]
+    if found.isna().any():
+        raise AssetmapError(f"category {asked[found.isna()].iloc[0]!r} is not in the "
+                            f"taxonomy; categories are {', '.join(taxonomy.labels())}")
+    return list(dict.fromkeys(found))
+
+
+def gap_table(
+    assets: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    demand: Demand,
+    points: gpd.GeoDataFrame,
+    placements: Mapping[str, Placement],
+    *,
+    categories: str | Sequence[str] | None = None,
+    taxonomy: Taxonomy | None = None,
+    threshold: float | Mapping[str, float] | None = None,
+    formula: GapFormula = GapFormula(),
+    capacity: str | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Provision, distance, coverage, need and gap score per area, layer and category.
+
+    Parameters
+    ----------
+    assets
+        Located, categorised assets (points in the working CRS), e.g.
+        :func:`assetmap.load_assets`'s.
+    layers
+        Planning layers (``code``, ``name``, geometry) by name.
+    demand, points
+        :func:`assetmap.read_demand` and :func:`assetmap.demand_points`.
+    placements
+        :func:`assetmap.place_demand` of ``points`` for each layer.
+    categories
+        Categories to analyse (any spelling the taxonomy matches); default those present.
+    threshold
+        Metres, for all categories or by category label; default the taxonomy's
+        ``coverage_m``.
+    formula
+        The gap score's weights and priority cut-off.
+    capacity
+        Asset column holding capacity (places): adds ``places_per_1000``, the two-step
+        floating catchment accessibility within the threshold.
+
+    Returns
+    -------
+    table, warnings
+        One row per layer, area and category (see the README for the columns), ranked
+        within each layer and category (1 = largest gap); and warnings.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    labels = resolve_categories(categories, taxonomy, assets)
+    info = taxonomy.categories.set_index("label")
+    notes: list[str] = []
+    sites = assets[["category", assets.geometry.name]]  # not the columns of an earlier join
+    counts = count_by_area(join(sites, layers), layers, categories=labels)
+    xy = shapely.get_coordinates(points.geometry.array)
+    deprived = (points["imd_decile"] <= formula.deciles).to_numpy() if "imd_decile" in points \
+        else np.zeros(len(points), dtype=bool)
+    values, plans = pd.DataFrame(index=points.index), []
+    for i, label in enumerate(labels):
+        child_facing = bool(info.at[label, "child_facing"])
+        group = "children" if child_facing and "children" in points else "population"
+        mine = assets[assets["category"] == label]
+        if mine.empty:
+            notes.append(f"no assets of category {label!r}: everyone is beyond reach")
+        plan = _Category(str(i), label, _threshold(threshold, label, info), group,
+                         child_facing, nearest_distance(xy, mine.geometry.array),
+                         points[group].to_numpy())
+        within = plan.distance <= plan.metres
+        beyond = plan.weight * ~within
+        values[f"{i}_residents"] = points["population"] * within
+        values[f"{i}_children"] = points["children"] * within if "children" in points else 0
+        values[f"{i}_unmet"] = beyond * deprived
+        values[f"{i}_score"] = beyond * (formula.access + formula.need * deprived)
+        places = _capacity(mine, capacity, label, notes)
+        if places is not None:
+            values[f"{i}_places"] = plan.weight * two_step_fca(
+                xy, plan.weight, mine.geometry.array, places, plan.metres)
+        plans.append(plan)
+    tables = []
+    for name, layer in layers.items():
+        placement = placements[name]
+        people = aggregate_demand(demand, points, layer, placement)
+        lost = points["population"].sum() - people["population"].sum()
+        if lost > 0.001 * points["population"].sum():
+            notes.append(f"{name}: {lost:,.0f} residents ({lost / points['population'].sum():.1%}"
+                         f") live outside every area, and are not counted")
+        sums = sum_by_area(values, placement, layer, demand.areas)
+        count = counts[counts["layer"] == name].set_index("code")
+        for plan in plans:
+            quantiles = weighted_quantiles(plan.distance, plan.weight, placement.area,
+                                           len(layer))
+            tables.append(_rows(plan, people.assign(layer=name), sums, count, quantiles,
+                                formula))
+    table = pd.concat(tables, ignore_index=True)
+    return table.sort_values(["layer", "category", "rank"], key=_in_given_order(table),
+                             ignore_index=True), notes
+
+
+@dataclass(frozen=True)
+class _Category:
+    """One category under analysis, and each demand point's distance and weight for it."""
+
+    key: str  # prefix of its columns in the per-point values
+    label: str
+    metres: float
+    group: str  # the count column of the people it serves: children or population
+    child_facing: bool
+    distance: np.ndarray
+    weight: np.ndarray
+
+
+def _in_given_order(table: pd.DataFrame):
+    """A sort key keeping layers and categories in the order they first appear."""
+    def key(column: pd.Series) -> pd.Series:
+        if column.name == "rank":
+            return column
+        return column.map({v: i for i, v in enumerate(table[column.name].unique())})
+    return key
+
+
+def _threshold(threshold, label: str, info: pd.DataFrame) -> float:
+    if isinstance(threshold, Mapping):
+        return float(threshold.get(label, info.at[label, "coverage_m"]))
+    return float(info.at[label, "coverage_m"] if threshold is None else threshold)
+
+
+def _capacity(sites: pd.DataFrame, column: str | None, label: str,
+              notes: list[str]) -> np.ndarray | None:
+    """Each site's capacity (0 where not a number), or None when the category has none."""
+    if column is None:
+        return None
+    match = [c for c in sites.columns if str(c).casefold() == column.casefold()]
+    if not match:
+        raise AssetmapError(f"no capacity column {column!r} in the registers")
+    places = pd.to_numeric(sites[match[0]].astype(str).str.replace(",", "").str.strip(),
+                           errors="coerce")
+    if places.notna().sum() == 0:
+        notes.append(f"{label}: no asset has a capacity, no accessibility index")
+        return None
+    if places.isna().any():
+        notes.append(f"{label}: {places.isna().sum()} assets have no capacity, counted as 0")
+    return places.fillna(0.0).clip(lower=0).to_numpy()
+
+
+def _rows(plan: _Category, people: pd.DataFrame, sums: pd.DataFrame, count: pd.DataFrame,
+          quantiles: np.ndarray, formula: GapFormula) -> pd.DataFrame:
+    """The table rows of one layer (``people``: its areas) and category."""
+    key, group = plan.key, plan.group
+    rows = people.assign(category=plan.label,
+                         group="children" if group == "children" else "residents")
+    population = rows["population"].where(rows["population"] > 0)
+    children = rows["children"].where(rows["children"] > 0) if "children" in rows else np.nan
+    assets = count[plan.label].reindex(rows["code"]).to_numpy()
+    rows["assets"] = assets
+    rows["assets_per_10k_residents"] = 1e4 * assets / population
+    rows["assets_per_10k_children"] = 1e4 * assets / children if plan.child_facing else np.nan
+    rows["threshold_m"] = plan.metres
+    rows["distance_median_m"], rows["distance_p90_m"] = quantiles[:, 0], quantiles[:, 1]
+    rows["coverage_residents_pct"] = 100 * sums[f"{key}_residents"] / population
+    rows["coverage_children_pct"] = 100 * sums[f"{key}_children"] / children
+    total = rows[group].where(rows[group] > 0)
+    rows["unmet_need"] = sums[f"{key}_unmet"]
+    if f"{key}_places" in sums:
+        rows["places_per_1000"] = 1e3 * sums[f"{key}_places"] / total
+    rows["gap_score"] = 100 * sums[f"{key}_score"] / ((formula.access + formula.need) * total)
+    order = rows.sort_values(["gap_score", "unmet_need", "code"],
+                             ascending=[False, False, True], na_position="last").index
+    rows.loc[order, "rank"] = np.arange(1, len(rows) + 1)
+    rows["rank"] = rows["rank"].astype(int)
+    rows["priority"] = rows["gap_score"] >= formula.priority
+    rows["formula"] = formula.describe("children" if group == "children" else "residents",
+                                       plan.metres)
+    first = ["layer", "code", "name", "category", "group", "aggregation"]
+    last = [c for c in _ORDER if c in rows]
+    return rows[first + [c for c in rows.columns if c not in first + last] + last]
+
+
+def publish(
+    table: pd.DataFrame,
+    *,
+    counts: Sequence[str] = ("population", "children"),
+    suppress_below: int | None = None,
+    marker: str | None = SUPPRESSED,
+) -> pd.DataFrame:
+    """The table as published: rounded, and with small numbers suppressed on request.
+
+    With ``suppress_below=N``, people counts from 1 to N-1 once rounded (``counts`` and
+    ``unmet_need``) are replaced by ``marker`` (``None``: left empty), and so is every figure
+    that would reveal one: a percentage whose people counted or not counted number 1 to
+    N-1, a rate per head of a suppressed count, a measure over a suppressed group. Zero is
+    shown: it discloses no one. The analysis itself never sees suppressed values.
+    """
+    out = table.replace([np.inf, -np.inf], np.nan)
+    people = [c for c in (*counts, "unmet_need") if c in out]
+    decimals = {**dict.fromkeys(people, 1), **dict.fromkeys(_SHARES, 1), "gap_score": 1,
+                **_DECIMALS}
+    hide = pd.DataFrame(False, index=out.index, columns=out.columns)
+    if suppress_below:
+        def small(values: pd.Series) -> pd.Series:  # 1 to N-1 people, once rounded
+            return (values.round() >= 1) & (values < suppress_below)
+
+        for column in people:
+            hide[column] = small(out[column])
+        for column, base in _SHARES.items():
+            if column in out and base in out:
+                part = out[column] / 100 * out[base]
+                hide[column] = small(part) | small(out[base] - part) | small(out[base])
+        for column, base in _RATES.items():
+            if column in out and base in out:
+                hide[column] = small(out[base])
+        group = out["population"].where(out["group"] == "residents",
+                                        out.get("children", out["population"]))
+        for column in _OF_GROUP:
+            if column in out:
+                hide[column] = small(group)
+    out = out.round({c: d for c, d in decimals.items() if c in out})
+    if hide.to_numpy().any():
+        if marker is None:
+            return out.mask(hide)  # numeric columns stay numeric (GeoPackage fields)
+        out = out.astype({c: object for c in hide.columns[hide.any()]})
+        out = out.mask(hide, marker)
+    return out
+
+
+def gap_analysis(
+    paths: Sequence[str | Path],
+    *,
+    population: str | Path,
+    deprivation: str | Path | None = None,
+    by: Sequence[str] = ("ward",),
+    category: str | Sequence[str] | None = None,
+    small_areas: str = "lsoa",
+    points: str = "postcodes",
+    aggregation: str = "auto",
+    threshold: float | Mapping[str, float] | None = None,
+    formula: GapFormula = GapFormula(),
+    capacity: str | None = None,
+    demand_columns: Mapping[str, str] | None = None,
+    boundaries: str | Path | BoundarySet = "bradford",
+    postcodes: str | Path | None = None,
+    taxonomy: Taxonomy | None = None,
+    crs: str = WORK_CRS,
+    progress: Progress | None = None,
+    **register_options,
+) -> GapResult:
+    """Registers to a gap table, as ``assetmap gaps`` runs it.
+
+    Joins the registers to the ``by`` layers (:func:`assetmap.join_registers`; a
+    ``category`` is also given to registers with no type column), reads the demand tables
+    for the boundary set's ``small_areas`` layer, spreads them over ``points``
+    (``"postcodes"``: the postcode file, by default the boundary set's; or a layer whose
+    areas' representative points are used, e.g. ``"oa"``), places them in each layer by
+    ``aggregation`` (:data:`assetmap.demand.AGGREGATIONS`) and runs :func:`gap_table`.
+    """
+    progress = progress or (lambda message: None)
+    bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
+    taxonomy = taxonomy or load_taxonomy()
+    joined = join_registers(paths, layers=list(by), boundaries=bset, taxonomy=taxonomy,
+                            postcodes=postcodes, category=_one(category), crs=crs,
+                            progress=progress, **register_options)
+    progress("Reading population and deprivation")
+    small = load_layer(bset.spec(small_areas), crs=crs)
+    demand = read_demand(population, small, deprivation=deprivation, columns=demand_columns)
+    progress(f"Placing people at {points}")
+    spread = locate_demand(demand, points, bset, postcodes=postcodes, crs=crs)
+    placements = {name: place_demand(spread, layer, aggregation)
+                  for name, layer in joined.layers.items()}
+    progress("Measuring distances and coverage")
+    table, notes = gap_table(joined.assets, joined.layers, demand, spread, placements,
+                             categories=category, taxonomy=taxonomy, threshold=threshold,
+                             formula=formula, capacity=capacity)
+    result = GapResult(table, joined.layers, joined.assets, joined.audit, demand, spread,
+                       placements, pd.DataFrame(), demand.warnings + notes)
+    result.method = method_table(result, paths=paths, small_areas=small_areas,
+                                 formula=formula, attribution=bset.attribution)
+    return result
+
+
+def _one(category: str | Sequence[str] | None) -> str | None:
+    return category if isinstance(category, str) or category is None else None
+
+
+def method_table(
+    result: GapResult,
+    *,
+    paths: Sequence[str | Path] = (),
+    small_areas: str = "small area",
+    formula: GapFormula = GapFormula(),
+    attribution: Sequence[str] = (),
+) -> pd.DataFrame:
+    """How every figure was made, as ``item``/``value`` rows (the XLSX "method" sheet)."""
+    small = small_areas.upper() if len(small_areas) <= 4 else small_areas
+    kind = result.points.attrs.get("kind", "points")
+    table = result.table.drop_duplicates("category")
+    rows = [
+        ("registers", ", ".join(Path(p).name for p in paths)),
+        ("demand tables", "; ".join(result.demand.sources)),
+        *((f"column: {role}", column) for role, column in result.demand.columns.items()),
+        ("demand points", f"{len(result.points):,} {kind}: each {small}'s people split evenly "
+                          f"over the {kind} inside it (a dasymetric proxy for homes); "
+                          f"{small}s with none keep one point at their representative point"),
+        *((f"aggregation: {name}", placement.describe(name, small))
+          for name, placement in result.placements.items()),
+        *((f"category: {row.category}", f"threshold {row.threshold_m:,.0f} m; group: "
+                                         f"{row.group}") for row in table.itertuples()),
+        ("distance", "straight line (EPSG:27700) from each demand point to the nearest asset "
+                     "of the category anywhere in the registers; median and 90th percentile "
+                     "weighted by the group's people (the smallest distance reaching that "
+                     "share)"),
+        ("coverage", "% of residents and of children whose demand point is within the "
+                     "category's threshold"),
+        ("need", "imd_rank_mean: population-weighted mean IMD rank (1 = most deprived in "
+                 "England); decile1_pct and decile1_2_pct: % of residents in small areas "
+                 "in the most deprived 10% and 20% nationally"),
+        ("gap score", formula.describe()),
+        ("unmet_need", f"people of the group beyond the threshold in IMD deciles "
+                       f"1-{formula.deciles}"),
+        ("rank", "within each layer and category: highest gap score first, then unmet_need"),
+        ("assets per head", "assets in the area per 10,000 residents (and children, for "
+                            "child-facing categories)"),
+    ]
+    if "places_per_1000" in result.table:
+        rows.append(("places_per_1000", "two-step floating catchment (PySAL access): the "
+                     "capacity of the assets within the threshold, each shared among the "
+                     "group's people within the threshold of it, per 1,000 people"))
+    rows += [("caveat", "assets outside the registers (e.g. beyond the study area) are not "
+                        "counted, so distances near its edge may be overstated"),
+             *(("attribution", text) for text in attribution)]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def write_gaps(
+    result: GapResult,
+    output: str | Path,
+    *,
+    suppress_below: int | None = None,
+) -> list[Path]:
+    """Write ``<output>.csv`` (all layers), ``.xlsx`` (a sheet per layer and a "method"
+    sheet) and ``.gpkg`` (the measures on each layer's polygons), atomically.
+
+    ``suppress_below`` applies disclosure control (see :func:`publish`) to these files only.
+    """
+    output = Path(output)
+    stem = output.with_suffix("") if output.suffix.lower() in {".csv", ".xlsx", ".gpkg"} \
+        else output
+    counts = result.demand.counts
+    shown = publish(result.table, counts=counts, suppress_below=suppress_below)
+    control = (f"people counts 1-{suppress_below - 1}, and figures revealing them, shown as "
+               f"{SUPPRESSED}" if suppress_below else "none")
+    method = pd.concat([result.method, pd.DataFrame(
+        {"item": ["disclosure control"], "value": [control]})], ignore_index=True)
+    csv = write_table(shown, stem.with_suffix(".csv"))
+    sheets = {name: rows.drop(columns="layer") for name, rows in shown.groupby("layer",
+                                                                                sort=False)}
+    formats = {**_FORMATS, **dict.fromkeys([*counts, "unmet_need"], "#,##0")}
+    xlsx = write_xlsx({**sheets, "method": method}, stem.with_suffix(".xlsx"),
+                      formats=formats)
+    blank = publish(result.table, counts=counts, suppress_below=suppress_below, marker=None)
+    several = blank["category"].nunique() > 1
+    geo = {}
+    for (name, label), rows in blank.groupby(["layer", "category"], sort=False):
+        layer = result.layers[name][["code", "geometry"]]
+        key = f"{name}_{label}" if several else name
+        geo[key] = layer.merge(rows.drop(columns="layer"), on="code", how="left")
+    gpkg = write_geo_layers(geo, stem.with_suffix(".gpkg"))
+    return [csv, xlsx, gpkg]

@@ -1,0 +1,173 @@
+"""Demand: small-area tables read by code, people spread over demand points, and moved to
+planning areas by best fit, apportionment and area, reconciled with the district totals."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import assetmap
+from assetmap.demand import sum_by_area
+
+TOTAL, CHILDREN = 529_879, 125_172  # Bradford, mid-2015 (data README)
+
+
+@pytest.fixture(scope="module")
+def tables(data):
+    return data / "bradford" / "population_lsoa.csv", data / "bradford" / "imd2019_lsoa.csv"
+
+
+@pytest.fixture(scope="module")
+def demand(tables, layers):
+    return assetmap.read_demand(tables[0], layers["lsoa"], deprivation=tables[1])
+
+
+@pytest.fixture(scope="module")
+def postcode_demand(demand, data):
+    located = assetmap.postcode_points(data / "bradford" / "postcodes_bd.csv", demand.areas)
+    return assetmap.demand_points(demand, located, kind="postcodes")
+
+
+def test_the_mhclg_long_headers_are_read_and_joined_by_code(demand, tables, layers):
+    assert demand.columns == {
+        "population": "Total population: mid 2015 (excluding prisoners)",
+        "children": "Dependent Children aged 0-15: mid 2015 (excluding prisoners)",
+        "imd_rank": "Index of Multiple Deprivation (IMD) Rank",
+        "imd_decile": "Index of Multiple Deprivation (IMD) Decile"}
+    assert demand.counts[:2] == ["population", "children"] and len(demand.counts) == 5
+    assert demand.warnings == []
+    areas = demand.areas
+    assert list(areas["code"]) == list(layers["lsoa"]["code"])  # the layer's order
+    assert areas["population"].sum() == TOTAL and areas["children"].sum() == CHILDREN
+    raw = pd.read_csv(tables[1]).set_index("LSOA code (2011)")
+    assert (areas.set_index("code")["imd_rank"]
+            == raw["Index of Multiple Deprivation (IMD) Rank"].reindex(areas["code"])).all()
+    assert "Income Decile (where 1 is most deprived 10% of LSOAs)" in areas  # domains kept
+
+
+def test_people_are_spread_evenly_over_the_postcodes_of_their_lsoa(postcode_demand, data):
+    points = postcode_demand
+    assert points["population"].sum() == pytest.approx(TOTAL)
+    assert points["children"].sum() == pytest.approx(CHILDREN)
+    per = points.groupby("code")["population"].agg(["nunique", "size", "sum"])
+    assert len(per) == 310 and (per["nunique"] == 1).all()  # equal shares within an LSOA
+    # nearly every Bradford postcode is a demand point (201 new ones have no ONS LSOA, but
+    # do lie in an LSOA polygon)
+    codepoint = pd.read_csv(data / "bradford" / "postcodes_bd.csv")
+    assert len(codepoint) - 5 <= len(points) <= len(codepoint)
+    assert points.attrs["kind"] == "postcodes"
+
+
+def test_a_small_area_with_no_point_keeps_one_at_its_representative_point(demand, layers):
+    oa_points = assetmap.area_points(layers["oa"])
+    lsoa = np.asarray(demand.areas.geometry.array)
+    outside_first = ~shapely.contains(lsoa[0], oa_points)
+    points = assetmap.demand_points(demand, oa_points[outside_first])
+    first = points[points["small"] == 0]
+    assert len(first) == 1 and first["population"].iloc[0] == demand.areas["population"][0]
+    assert shapely.contains(lsoa[0], first.geometry.iloc[0])
+    assert points["population"].sum() == pytest.approx(TOTAL)
+
+
+@pytest.mark.parametrize("name", ["ward", "constituency"])
+def test_best_fit_reconciles_exactly_with_whole_lsoas(demand, postcode_demand, layers, name):
+    layer = layers[name]
+    placement = assetmap.place_demand(postcode_demand, layer, "best_fit")
+    table = assetmap.aggregate_demand(demand, postcode_demand, layer, placement)
+    assert table["population"].sum() == pytest.approx(TOTAL, abs=1e-6)
+    assert table["children"].sum() == pytest.approx(CHILDREN, abs=1e-6)
+    assert np.allclose(table["population"], table["population"].round(), rtol=0,
+                       atol=1e-6)
+    # independently: each LSOA to the area holding most of its postcodes (geopandas sjoin)
+    pts = gpd.GeoDataFrame({"lsoa": postcode_demand["code"]},
+                           geometry=postcode_demand.geometry, crs=layer.crs)
+    within = gpd.sjoin(pts, layer[["code", "geometry"]], predicate="intersects")
+    within = within[~within.index.duplicated(keep="first")]
+    best = within.groupby(["lsoa", "code"]).size().rename("n").reset_index().sort_values(
+        ["lsoa", "n", "code"], ascending=[True, False, True]).drop_duplicates("lsoa")
+    people = demand.areas.set_index("code")["population"]
+    expected = best.assign(people=people.reindex(best["lsoa"]).to_numpy()).groupby(
+        "code")["people"].sum()
+    got = table.set_index("code")["population"]
+    assert set(expected.index) == set(got.index)
+    assert np.allclose(got.reindex(expected.index), expected, rtol=0, atol=1e-6)
+    assert (table["aggregation"] == "best fit by postcodes").all()
+
+
+@pytest.mark.parametrize("method, tolerance", [("apportion", 0.005), ("area", 0.005)])
+@pytest.mark.parametrize("name", ["ward", "constituency"])
+def test_apportioned_totals_reconcile_within_half_a_percent(demand, postcode_demand, layers,
+                                                             name, method, tolerance):
+    placement = assetmap.place_demand(postcode_demand, layers[name], method)
+    table = assetmap.aggregate_demand(demand, postcode_demand, layers[name], placement)
+    assert table["population"].sum() == pytest.approx(TOTAL, rel=tolerance)
+    assert table["children"].sum() == pytest.approx(CHILDREN, rel=tolerance)
+    assert not np.allclose(table["population"], table["population"].round(), rtol=0,
+                           atol=1e-6)  # LSOAs split between areas
+
+
+def test_auto_takes_best_fit_where_lsoas_nest_and_apportions_elsewhere(postcode_demand,
+                                                                       layers):
+    msoa = assetmap.place_demand(postcode_demand, layers["msoa"])
+    ward = assetmap.place_demand(postcode_demand, layers["ward"])
+    assert msoa.method == "best_fit" and msoa.misplaced < 0.001
+    assert ward.method == "apportion" and 0.03 < ward.misplaced < 0.10
+    assert "5.6% of residents" in assetmap.place_demand(
+        postcode_demand, layers["ward"], "best_fit").describe("ward", "LSOA")
+
+
+def test_need_is_population_weighted(demand, postcode_demand, layers):
+    placement = assetmap.place_demand(postcode_demand, layers["lsoa"], "best_fit")
+    table = assetmap.aggregate_demand(demand, postcode_demand, layers["lsoa"], placement)
+    merged = table.merge(demand.areas[["code", "imd_rank", "imd_decile"]], on="code")
+    assert np.allclose(merged["imd_rank_mean"], merged["imd_rank"])
+    assert (np.isclose(merged["decile1_pct"], 100) == (merged["imd_decile"] == 1)).all()
+    district = assetmap.place_demand(postcode_demand, layers["constituency"], "best_fit")
+    five = assetmap.aggregate_demand(demand, postcode_demand, layers["constituency"],
+                                     district)
+    areas = demand.areas
+    expected = 100 * areas.loc[areas["imd_decile"] <= 2, "population"].sum() / TOTAL
+    assert (five["decile1_2_pct"] * five["population"]).sum() / TOTAL == pytest.approx(
+        expected)
+
+
+def test_apportioning_by_area_matches_an_independent_overlay(demand, postcode_demand, layers):
+    layer = layers["constituency"]
+    placement = assetmap.place_demand(postcode_demand, layer, "area")
+    sums = sum_by_area(postcode_demand[["population"]], placement, layer, demand.areas)
+    lsoa = demand.areas[["code", "population", "geometry"]].rename(columns={"code": "lsoa"})
+    pieces = gpd.overlay(lsoa, layer[["code", "geometry"]], how="intersection")
+    share = pieces.area / pieces.area.groupby(pieces["lsoa"]).transform("sum")
+    expected = (pieces["population"] * share).groupby(pieces["code"]).sum()
+    got = pd.Series(sums["population"].to_numpy(), index=layer["code"])
+    assert np.allclose(got.reindex(expected.index), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("text, columns, message", [
+    ("code,people\nE01010568,12\nE01010568,3\n", None, "area 'E01010568' is listed twice"),
+    ("code,people\nE01010568,12\nE01010569,lots\n", {"population": "people"},
+     "row 3, column 'people': 'lots' is not a number"),
+    ("code,people\nX1,12\n", None, "no column holds codes of the small-area layer"),
+    ("code,headcount\nE01010568,12\n", None, "cannot tell which column holds the total"),
+    ("code,people\nE01010568,12\n", {"children": "kids"}, "no column 'kids' for children"),
+])
+def test_bad_tables_are_one_line_errors(tmp_path, layers, text, columns, message):
+    table = tmp_path / "people.csv"
+    table.write_text(text, encoding="utf-8")
+    with pytest.raises(assetmap.AssetmapError, match=message.replace("(", r"\(")):
+        assetmap.read_demand(table, layers["lsoa"], columns=columns)
+
+
+def test_other_headers_and_missing_areas(tmp_path, layers):
+    table = tmp_path / "people.csv"
+    table.write_text("area,All ages,Aged 0 to 15\nE01010568,\"1,200\",300\nE99999999,5,1\n",
+                     encoding="utf-8")
+    demand = assetmap.read_demand(table, layers["lsoa"])
+    assert demand.columns == {"population": "All ages", "children": "Aged 0 to 15"}
+    assert demand.areas["population"].sum() == 1200 and demand.areas["children"].sum() == 300
+    assert any("1 areas are not in the small-area layer" in w for w in demand.warnings)
+    assert any("309 small areas are not in the table, counted as 0" in w
+               for w in demand.warnings)

@@ -1,0 +1,317 @@
+"""Gap analysis: a synthetic case with known answers, the building blocks against brute force,
+and Bradford schools and GP practices end to end (library and command line)."""
+
+from __future__ import annotations
+
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+from scipy.spatial.distance import cdist
+
+import assetmap
+from assetmap.cli.main import cli
+from assetmap.gaps import publish, two_step_fca, weighted_quantiles
+
+HUB = "Family hub site"
+
+
+# --- building blocks -------------------------------------------------------------------
+
+def test_nearest_distance_is_the_brute_force_minimum():
+    rng = np.random.default_rng(1)
+    origins, targets = rng.uniform(0, 10_000, (2_000, 2)), rng.uniform(0, 10_000, (300, 2))
+    expected = cdist(origins, targets).min(axis=1)
+    assert np.allclose(assetmap.nearest_distance(origins, targets), expected)
+    assert np.allclose(assetmap.nearest_distance(shapely.points(origins),
+                                                 shapely.points(targets)), expected)
+    assert np.isinf(assetmap.nearest_distance(origins, np.empty((0, 2)))).all()
+
+
+def test_weighted_quantiles_per_group():
+    values = np.array([5.0, 1.0, 3.0, 10.0, 20.0, 7.0, 8.0])
+    weights = np.array([1.0, 1.0, 2.0, 1.0, 3.0, 0.0, 1.0])
+    groups = np.array([0, 0, 0, 1, 1, 1, -1])
+    out = weighted_quantiles(values, weights, groups, 3, (0.5, 0.9))
+    assert out[0].tolist() == [3.0, 5.0]  # 1 (w1), 3 (w2), 5 (w1): half is reached at 3
+    assert out[1].tolist() == [20.0, 20.0]  # 7 weighs nothing; 20 holds 3/4
+    assert np.isnan(out[2]).all()  # no weight at all
+    rng = np.random.default_rng(2)
+    draws = rng.exponential(500, 999)
+    unweighted = weighted_quantiles(draws, np.ones(999), np.zeros(999, int), 1, (0.5, 0.9))
+    assert unweighted[0].tolist() == list(np.quantile(draws, [0.5, 0.9],
+                                                      method="inverted_cdf"))
+
+
+def test_two_step_floating_catchment_known_answer():
+    origins = np.array([[0.0, 0.0], [400.0, 0.0], [900.0, 0.0]])
+    sites = np.array([[100.0, 0.0], [1000.0, 0.0]])
+    # site 0 reaches origins 0 and 1 (demand 300): 30/300; site 1 reaches 1 and 2: 60/500
+    access = two_step_fca(origins, np.array([100.0, 200.0, 300.0]), sites,
+                          np.array([30.0, 60.0]), catchment=700.0)
+    assert np.allclose(access, [0.1, 0.1 + 0.12, 0.12])
+
+
+def test_xlsx_text_is_never_a_formula(tmp_path):
+    frame = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\")", "+44 1274", "-1 Hall", "@sum",
+                                   "Plain"], "n": [1, 2, 3, None, 5]})
+    path = assetmap.write_xlsx({"areas/with:bad*name": frame}, tmp_path / "t.xlsx",
+                               formats={"n": "#,##0"})
+    sheet = openpyxl.load_workbook(path)["areas_with_bad_name"]
+    cells = [sheet.cell(i, 1) for i in range(2, 7)]
+    assert [c.value for c in cells] == list(frame["name"])
+    assert {c.data_type for c in cells} == {"s"}
+    assert sheet.cell(4, 2).number_format == "#,##0" and sheet.cell(5, 2).value is None
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:B6"
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml and "<f " not in xml
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]
+
+
+# --- a synthetic case with a known answer ------------------------------------------------
+#
+# Three 1 km square areas in a row, R [0, 1000], Q [1000, 2000], P [2000, 3000], each made of
+# two small areas (its west and east halves) with one demand point at the half's centre, at
+# x = 250, 750, 1250, 1750, 2250, 2750. One family hub at x = 10. Children per half: R 100 +
+# 100, Q 50 + 150, P 100 + 100. R is in IMD decile 1, Q decile 2, P decile 9.
+# With a 1,500 m threshold: R is covered, Q half-covered (its 150 children beyond), P not
+# at all. Gap scores (access 1, need 1): R 0; Q 100 x 150 x 2 / (2 x 200) = 75; P 100 x 200
+# x 1 / (2 x 200) = 50. Ranking Q, P, R.
+
+def _square(x0, x1):
+    return shapely.box(x0, 0, x1, 1000)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synthetic")
+    halves = [f"S{i}" for i in range(6)]
+    small = gpd.GeoDataFrame({"code": halves, "name": halves},
+                             geometry=[_square(500 * i, 500 * (i + 1)) for i in range(6)],
+                             crs="EPSG:27700")
+    children = [100, 100, 50, 150, 100, 100]
+    pd.DataFrame({"Small area": halves, "Total population": [4 * c for c in children],
+                  "Children aged 0-15": children}).to_csv(folder / "people.csv", index=False)
+    pd.DataFrame({"Small area": halves, "IMD Rank": [100, 200, 5000, 5000, 29000, 29000],
+                  "IMD Decile": [1, 1, 2, 2, 9, 9]}).to_csv(folder / "imd.csv", index=False)
+    demand = assetmap.read_demand(folder / "people.csv", small, deprivation=folder / "imd.csv")
+    points = assetmap.demand_points(demand, shapely.points(np.arange(250, 3000, 500),
+                                                           np.full(6, 500.0)))
+    layer = gpd.GeoDataFrame({"code": ["E1", "E2", "E3"], "name": ["R", "Q", "P"]},
+                             geometry=[_square(0, 1000), _square(1000, 2000),
+                                       _square(2000, 3000)], crs="EPSG:27700")
+    assets = gpd.GeoDataFrame({"name": ["Hub"], "category": [HUB], "places": ["100"]},
+                              geometry=shapely.points([[10.0, 500.0]]), crs="EPSG:27700")
+    placements = {"area": assetmap.place_demand(points, layer)}
+    return assets, {"area": layer}, demand, points, placements
+
+
+def _gaps(synthetic, **options):
+    table, _ = assetmap.gap_table(*synthetic, **{"threshold": 1500.0, **options})
+    return table.set_index("name")
+
+
+def test_the_synthetic_case_ranks_as_expected(synthetic):
+    table = _gaps(synthetic)
+    assert list(table.sort_values("rank").index) == ["Q", "P", "R"]
+    assert table["gap_score"].to_dict() == pytest.approx({"R": 0, "Q": 75, "P": 50})
+    assert table["coverage_children_pct"].to_dict() == pytest.approx({"R": 100, "Q": 25,
+                                                                      "P": 0})
+    assert table["unmet_need"].to_dict() == pytest.approx({"R": 0, "Q": 150, "P": 0})
+    assert table.loc["Q", ["distance_median_m", "distance_p90_m"]].tolist() == [1740, 1740]
+    assert table.loc["P", ["distance_median_m", "distance_p90_m"]].tolist() == [2240, 2740]
+    assert table["priority"].to_dict() == {"R": False, "Q": True, "P": True}
+    assert table.loc["R", "assets"] == 1
+    assert table.loc["R", "assets_per_10k_children"] == pytest.approx(50)  # 1 per 200
+    assert table.loc["R", "assets_per_10k_residents"] == pytest.approx(12.5)
+    assert (table["group"] == "children").all() and (table["aggregation"] == "best fit by "
+                                                                         "points").all()
+    assert table.loc["R", "decile1_pct"] == 100 and table.loc["Q", "decile1_2_pct"] == 100
+    assert "beyond 1,500 m" in table["formula"].iloc[0]
+
+
+@pytest.mark.parametrize("options, ranking", [
+    ({"formula": assetmap.GapFormula(access=1, need=0)}, ["P", "Q", "R"]),  # 100 vs 75
+    ({"formula": assetmap.GapFormula(access=0, need=1)}, ["Q", "R", "P"]),  # 75; 0s by code
+    ({"formula": assetmap.GapFormula(deciles=1)}, ["P", "Q", "R"]),  # Q no longer deprived
+    ({"threshold": 2000.0}, ["P", "R", "Q"]),  # Q covered; R and Q tie at 0: by code
+    ({"threshold": 3000.0}, ["R", "Q", "P"]),  # everyone covered: by code
+])
+def test_weights_and_threshold_change_the_ranking_the_expected_way(synthetic, options,
+                                                                   ranking):
+    assert list(_gaps(synthetic, **options).sort_values("rank").index) == ranking
+
+
+def test_taxonomy_thresholds_and_the_accessibility_index(synthetic):
+    table = _gaps(synthetic, threshold=None, capacity="places")
+    assert (table["threshold_m"] == 1600).all()  # family hub site's coverage_m
+    # within 1,600 m of the hub: R's 200 children and Q's west 50 -> 100 places / 250
+    assert table["places_per_1000"].to_dict() == pytest.approx(
+        {"R": 400, "Q": 1000 * 50 * 0.4 / 200, "P": 0})
+
+
+def test_suppression_hides_small_numbers_in_published_tables_only(synthetic):
+    table, _ = assetmap.gap_table(*synthetic, threshold=1500.0)
+    shown = publish(table, suppress_below=160).set_index("name")
+    assert shown.loc["Q", "unmet_need"] == "[c]" and shown.loc["R", "unmet_need"] == 0
+    assert shown.loc["Q", "coverage_children_pct"] == "[c]"  # 50 covered would show
+    assert shown.loc["P", "coverage_children_pct"] == 0  # 0 of 200: nobody disclosed
+    assert shown.loc["R", "population"] == 800
+    assert table["unmet_need"].max() == 150  # the analysis is untouched
+    blank = publish(table, suppress_below=160, marker=None).set_index("name")
+    assert pd.isna(blank.loc["Q", "unmet_need"])
+
+
+def test_unknown_category_is_a_one_line_error(synthetic):
+    with pytest.raises(assetmap.AssetmapError, match="category 'swimming pool' is not in"):
+        assetmap.gap_table(*synthetic, categories="swimming pool")
+
+
+# --- Bradford ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bradford_files(data):
+    folder = data / "bradford"
+    return {"population": folder / "population_lsoa.csv",
+            "deprivation": folder / "imd2019_lsoa.csv",
+            "postcodes": folder / "postcodes_bd.csv"}
+
+
+@pytest.fixture(scope="module")
+def both(data, bradford_files):
+    """Schools and GP practices by ward, from postcode points and from OA points."""
+    registers = [data / "bradford" / "schools.csv", data / "bradford" / "gp_practices.csv"]
+    return {points: assetmap.gap_analysis(registers, by=["ward", "constituency"],
+                                          points=points, **bradford_files)
+            for points in ("postcodes", "oa")}
+
+
+def test_bradford_wards_and_constituencies_add_up_to_the_district(both):
+    table = both["postcodes"].table
+    totals = table.groupby(["layer", "category"])[["population", "children"]].sum()
+    assert np.allclose(totals["population"], 529_879) and np.allclose(totals["children"],
+                                                                       125_172)
+    assert set(table["aggregation"]) == {"apportioned by postcodes"}
+    method = both["postcodes"].method.set_index("item")["value"]
+    assert "apportioned by postcodes" in method["aggregation: ward"]
+
+
+def test_coverage_from_postcodes_and_from_output_areas_agrees(both):
+    keys = ["layer", "category", "code"]
+    merged = both["postcodes"].table.merge(both["oa"].table, on=keys, suffixes=("", "_oa"))
+    for column in ("coverage_residents_pct", "coverage_children_pct"):
+        difference = merged[column] - merged[f"{column}_oa"]
+        ward = difference[merged["layer"] == "ward"]
+        assert ward.abs().mean() < 2.0, column  # measured: 0.3 (schools), 1.5 (GPs)
+        assert ward.abs().max() < 10.0, column
+        for _, rows in merged.groupby(["layer", "category"]):
+            district = [np.average(rows[c], weights=rows["population"]) for c in
+                        (column, f"{column}_oa")]
+            assert abs(district[0] - district[1]) < 1.0, column
+    assert len(merged) == 2 * (30 + 5)
+
+
+def _independent_school_coverage(data, threshold=1600.0):
+    """Children within ``threshold`` of a school per ward, by geopandas and brute force."""
+    folder = data / "bradford"
+    people = pd.read_csv(folder / "population_lsoa.csv").set_index("LSOA code (2011)")[
+        "Dependent Children aged 0-15: mid 2015 (excluding prisoners)"]
+    codepoint = pd.read_csv(folder / "postcodes_bd.csv")
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(codepoint["easting"],
+                                                          codepoint["northing"]),
+                              crs="EPSG:27700")
+    lsoa = gpd.read_file(folder / "lsoa.geojson").to_crs(27700)
+    lsoa["geometry"] = lsoa.make_valid()
+    wards = gpd.read_file(folder / "wards.geojson").to_crs(27700)
+    in_lsoa = gpd.sjoin(points, lsoa[["LSOA11CD", "geometry"]], predicate="within")
+    in_lsoa = in_lsoa[~in_lsoa.index.duplicated()]
+    in_ward = gpd.sjoin(in_lsoa.drop(columns="index_right"), wards[["WD13NM", "geometry"]],
+                        predicate="within")
+    in_ward = in_ward[~in_ward.index.duplicated()]
+    share = people.reindex(in_lsoa["LSOA11CD"]).to_numpy() / in_lsoa.groupby(
+        "LSOA11CD")["LSOA11CD"].transform("size").to_numpy()
+    children = pd.Series(share, index=in_lsoa.index).reindex(in_ward.index)
+    schools = pd.read_csv(folder / "schools.csv")[["easting", "northing"]].to_numpy(float)
+    xy = np.column_stack([in_ward.geometry.x, in_ward.geometry.y])
+    near = cdist(xy, schools).min(axis=1) <= threshold
+    ward = in_ward["WD13NM"].to_numpy()
+    return (100 * pd.Series(children.to_numpy() * near).groupby(ward).sum()
+            / pd.Series(children.to_numpy()).groupby(ward).sum()).sort_values()
+
+
+@pytest.fixture(scope="module")
+def school_report(data, bradford_files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gaps") / "school_gaps.xlsx"
+    f = bradford_files
+    result = CliRunner().invoke(cli, [
+        "gaps", str(data / "bradford" / "schools.csv"), "--category", "schools",
+        "--by", "ward,constituency", "--aggregate", "apportion", "-p", str(f["population"]),
+        "-d", str(f["deprivation"]), "--postcodes", str(f["postcodes"]), "-o", str(out),
+        "--suppress-below", "10", "--top", "5"])
+    return result, out
+
+
+def test_bradford_schools_report_names_the_wards_with_the_lowest_coverage(data,
+                                                                          school_report):
+    result, out = school_report
+    assert result.exit_code == 0, result.output
+    expected = _independent_school_coverage(data)
+    assert expected.iloc[0] < 97 and expected.index[0] == "Wharfedale"  # the real answer
+    said = " ".join(result.stderr.split())
+    lowest = ", ".join(f"{name} ({value:.1f}%)" for name, value in expected.head(5).items())
+    assert f"Lowest coverage of children within 1,600 m: {lowest}" in said
+    table = pd.read_csv(out.with_suffix(".csv"), encoding="utf-8-sig")
+    wards = table[table["layer"] == "ward"].set_index("name")
+    shown = pd.to_numeric(wards["coverage_children_pct"], errors="coerce").dropna()
+    assert len(shown) >= 25  # a few wards with 1-9 children beyond reach are [c]
+    assert np.allclose(shown, expected.reindex(shown.index), atol=0.05)  # 1 decimal
+
+
+def test_the_command_writes_csv_xlsx_and_geopackage_with_the_method(school_report):
+    result, out = school_report
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "school_gaps.csv", "school_gaps.gpkg", "school_gaps.xlsx"]  # no temporary files
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["ward", "constituency", "method"]
+    ward = book["ward"]
+    header = [c.value for c in ward[1]]
+    assert ward.freeze_panes == "A2" and ward.auto_filter.ref == f"A1:{ward.dimensions[3:]}"
+    assert ward.max_row == 31 and "gap_score" in header and "aggregation" in header
+    assert ward.cell(2, header.index("population") + 1).number_format == "#,##0"
+    assert ward.cell(2, header.index("rank") + 1).value == 1  # sorted by rank
+    method = dict(row for row in book["method"].iter_rows(min_row=2, values_only=True))
+    assert method["disclosure control"].startswith("people counts 1-9")
+    assert "apportioned by postcodes" in method["aggregation: ward"]
+    assert "gap_score = 100" in method["gap score"]
+    layers = dict(pyogrio.list_layers(out.with_suffix(".gpkg")))
+    assert set(layers) == {"ward", "constituency"}
+    polygons = gpd.read_file(out.with_suffix(".gpkg"), layer="ward")
+    assert len(polygons) == 30 and polygons.crs.to_epsg() == 27700
+    assert {"coverage_children_pct", "gap_score", "formula"} <= set(polygons.columns)
+    csv = pd.read_csv(out.with_suffix(".csv"), encoding="utf-8-sig")
+    hidden = (csv.loc[csv["layer"] == "ward", "coverage_children_pct"] == "[c]").sum()
+    coverage = polygons["coverage_children_pct"]  # suppressed: empty, the field numeric
+    assert hidden > 0 and coverage.dtype.kind == "f" and coverage.isna().sum() == hidden
+    assert "largest gaps for School" in result.stderr and "gap_score = 100" in result.stderr
+
+
+def test_the_command_reports_bad_input_in_one_line(data, bradford_files, tmp_path):
+    result = CliRunner().invoke(cli, [
+        "gaps", str(data / "bradford" / "schools.csv"), "--category", "swimming pool",
+        "-p", str(bradford_files["population"]), "-o", str(tmp_path / "g.xlsx")])
+    assert result.exit_code == 2
+    assert "category 'swimming pool' is not in the taxonomy" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gaps_help_teaches_with_examples():
+    result = CliRunner().invoke(cli, ["gaps", "--help"])
+    assert result.exit_code == 0 and "Examples" in result.output
+    assert "--suppress-below" in result.output and "--by" in result.output
