@@ -26,7 +26,6 @@ from .clusters import (
     nearest_clusters,
     overlap_table,
     read_membership,
-    read_population,
     voronoi_clusters,
 )
 from .demand import (
@@ -107,7 +106,6 @@ __all__ = [
     "postcode_points",
     "read_demand",
     "read_membership",
-    "read_population",
     "read_register",
     "repair",
     "validate_registers",

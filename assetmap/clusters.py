@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 
 from .boundaries import BoundarySet, load_boundary_set, load_layer, outline
+from .demand import read_demand
 from .errors import AssetmapError
 from .join import resolve_ties
 from .pipeline import Progress, layer_spec, validate_registers
@@ -45,9 +46,6 @@ from .settings import WORK_CRS
 
 #: Ways to draw cluster polygons (``file``: take them from a polygon file).
 METHODS = ("nearest", "voronoi", "file")
-#: Columns of the MHCLG IoD2019 population file (File 6) used by default.
-POPULATION_CODE = "LSOA code (2011)"
-POPULATION_COLUMN = "Total population: mid 2015 (excluding prisoners)"
 #: Holes smaller than this (m²) in a dissolved cluster are gaps between small areas: filled.
 PINHOLE_M2 = 1.0
 #: A small area no more than this share of which lies outside the clusters and a layer's
@@ -401,46 +399,6 @@ def tiling(polygons: gpd.GeoDataFrame, study_area: shapely.Geometry) -> tuple[fl
             float(overlaps.max()) if len(overlaps) else 0.0)
 
 
-def read_population(
-    path: str | Path,
-    layer: gpd.GeoDataFrame,
-    *,
-    code: str = POPULATION_CODE,
-    column: str = POPULATION_COLUMN,
-) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """A small-area population table joined to its layer (``code``, ``population``, geometry).
-
-    Returns the layer's areas with their population (0 where the table has none) and
-    warnings for codes found in only one of the two.
-    """
-    register = read_register(path)
-    codes, text = _cells(register, code), _cells(register, column)
-    values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
-    bad = (values.isna() | (values < 0)) & (codes != "")
-    if bad.any():
-        row = bad.index[bad][0]
-        raise AssetmapError(f"population {text[row]!r} is not a number", file=register.path,
-                            row=int(row), column=column)
-    twice = codes.duplicated() & (codes != "")
-    if twice.any():
-        raise AssetmapError(f"area {codes[twice].iloc[0]!r} is listed twice",
-                            file=register.path, row=int(codes.index[twice][0]), column=code)
-    people = pd.Series(values.to_numpy(), index=codes.to_numpy())
-    warnings = []
-    extra = people.index.difference(layer["code"]).drop("", errors="ignore")
-    if len(extra):
-        warnings.append(_where(f"{len(extra)} areas are not in the {layer.attrs.get('layer')} "
-                               f"layer, their population not used: {_listed(extra)}",
-                               register.path, column=code))
-    missing = layer.loc[~layer["code"].isin(people.index), "code"]
-    if len(missing):
-        warnings.append(_where(f"{len(missing)} areas have no population, counted as 0: "
-                               f"{_listed(missing)}", register.path, column=code))
-    return (gpd.GeoDataFrame({"code": layer["code"].to_numpy(),
-                              "population": people.reindex(layer["code"]).fillna(0).to_numpy()},
-                             geometry=layer.geometry.to_numpy(), crs=layer.crs), warnings)
-
-
 def overlap_table(
     clusters: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame],
@@ -584,8 +542,8 @@ def cluster_overlap(
     *,
     layers: Sequence[str] = ("ward", "constituency"),
     population_layer: str = "lsoa",
-    population_code: str = POPULATION_CODE,
-    population_column: str = POPULATION_COLUMN,
+    population_code: str | None = None,
+    population_column: str | None = None,
     boundaries: str | Path | BoundarySet = "bradford",
     crs: str = WORK_CRS,
     progress: Progress | None = None,
@@ -594,7 +552,9 @@ def cluster_overlap(
 
     ``clusters`` is a cluster (or area) layer or its file; ``layers`` are ``--layers``
     items (see :func:`assetmap.pipeline.layer_spec`); ``population`` a table of people per
-    area of ``population_layer``. See :func:`overlap_table` for the table and the apportionment.
+    area of ``population_layer``, read by :func:`assetmap.demand.read_demand` (its code and
+    population columns are detected unless named). See :func:`overlap_table` for the table
+    and the apportionment.
     """
     progress = progress or (lambda message: None)
     bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
@@ -603,9 +563,10 @@ def cluster_overlap(
     progress("Loading layers and population")
     loaded = {spec.name: load_layer(spec, crs=crs) for spec in
               (layer_spec(bset, item) for item in layers)}
-    people, warnings = read_population(population,
-                                       load_layer(bset.spec(population_layer), crs=crs),
-                                       code=population_code, column=population_column)
+    named = {"code": population_code, "population": population_column}
+    demand = read_demand(population, load_layer(bset.spec(population_layer), crs=crs),
+                         columns={role: column for role, column in named.items() if column})
+    people, warnings = demand.areas[["code", "population", "geometry"]], demand.warnings
     progress("Overlaying clusters, layers and population")
     table, more = overlap_table(clusters, loaded, people)
     return table, warnings + more

@@ -54,7 +54,8 @@ NEST_TOLERANCE = 0.01
 #: Column roles of small-area tables and the header patterns that find them (case-insensitive;
 #: the MHCLG/ONS long headers, e.g. "Dependent Children aged 0-15: mid 2015 ...").
 DEMAND_ROLES = {
-    "population": r"total population|^(population|all ages|all persons|all usual residents)\b",
+    "population": r"total population|^(population|all ages|all persons|all usual residents)"
+                  r"\s*($|[:(,])",
     "children": r"\bchild|\baged? 0 ?(-|to) ?15\b|\bunder 16\b",
     "imd_rank": r"(index of multiple deprivation|\bimd\b).*\brank\b",
     "imd_decile": r"(index of multiple deprivation|\bimd\b).*\bdecile\b",
@@ -207,31 +208,36 @@ def _read_table(path: str | Path, codes: np.ndarray, code: str | None) -> _Table
 
 def _find_roles(tables: Mapping[str, _Table],
                 explicit: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """``{role: (table kind, column)}``: explicit choices, then header patterns."""
+    """``{role: (table kind, column)}``: explicit choices, then header patterns.
+
+    A column found for a role must hold numbers: the first cell that is not one is an error.
+    """
     roles: dict[str, tuple[str, str]] = {}
     for role, pattern in DEMAND_ROLES.items():
+        taken = {column for _, column in roles.values()}
         for kind, table in tables.items():
-            if role in explicit and explicit[role] in table.text.columns:
-                column = explicit[role]
-                if column not in table.numbers.columns:
-                    cells = table.text[column]
-                    bad = (cells != "") & pd.to_numeric(cells.str.replace(",", ""),
-                                                        errors="coerce").isna()
-                    raise AssetmapError(f"{cells[bad].iloc[0]!r} is not a number",
-                                        file=table.path, row=int(bad.index[bad][0]),
-                                        column=column)
-                roles[role] = (kind, column)
-                break
-            taken = {column for _, column in roles.values()}
-            hits = [c for c in table.numbers.columns if c not in taken
-                    and role not in explicit and re.search(pattern, str(c), re.IGNORECASE)]
-            if hits:
-                roles[role] = (kind, hits[0])
+            if role in explicit:
+                found = [c for c in table.text.columns if c == explicit[role]]
+            else:
+                found = [c for c in table.text.columns if c not in taken
+                         and re.search(pattern, str(c), re.IGNORECASE)]
+            if found:
+                _require_numbers(table, found[0])
+                roles[role] = (kind, found[0])
                 break
         if role in explicit and role not in roles:
             raise AssetmapError(f"no column {explicit[role]!r} for {role} in "
                                 f"{', '.join(str(t.path) for t in tables.values())}")
     return roles
+
+
+def _require_numbers(table: _Table, column: str) -> None:
+    if column in table.numbers.columns:
+        return
+    cells = table.text[column]
+    bad = (cells != "") & pd.to_numeric(cells.str.replace(",", ""), errors="coerce").isna()
+    raise AssetmapError(f"{cells[bad].iloc[0]!r} is not a number", file=table.path,
+                        row=int(bad.index[bad][0]), column=column)
 
 
 def _code_warnings(table_codes: pd.Index, codes: np.ndarray, path: Path) -> list[str]:

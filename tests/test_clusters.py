@@ -424,10 +424,12 @@ def test_a_population_that_is_not_a_number_is_an_error(voronoi_pcn, bradford, tm
     table.loc[3, POPULATION] = "about 1500"
     path = tmp_path / "people.csv"
     table.to_csv(path, index=False)
-    with pytest.raises(AssetmapError) as error:
-        cluster_overlap(voronoi_pcn.clusters, path, boundaries=bradford)
-    assert str(error.value) == (f"{path}, row 5, column {POPULATION!r}: population "
-                                "'about 1500' is not a number")
+    for named in (POPULATION, None):  # named, or found by its header
+        with pytest.raises(AssetmapError) as error:
+            cluster_overlap(voronoi_pcn.clusters, path, boundaries=bradford,
+                            population_column=named)
+        assert str(error.value) == (f"{path}, row 5, column {POPULATION!r}: "
+                                    "'about 1500' is not a number")
 
 
 def test_a_register_column_can_name_the_clusters_and_blank_cells_are_reported(tmp_path,

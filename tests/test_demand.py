@@ -152,6 +152,10 @@ def test_apportioning_by_area_matches_an_independent_overlay(demand, postcode_de
      "row 3, column 'people': 'lots' is not a number"),
     ("code,people\nX1,12\n", None, "no column holds codes of the small-area layer"),
     ("code,headcount\nE01010568,12\n", None, "cannot tell which column holds the total"),
+    ("code,Population aged 16-59: mid 2015\nE01010568,12\n", None,  # not the total
+     "cannot tell which column holds the total"),
+    ("code,Total population\nE01010568,12\nE01010569,n/a\n", None,
+     "row 3, column 'Total population': 'n/a' is not a number"),
     ("code,people\nE01010568,12\n", {"children": "kids"}, "no column 'kids' for children"),
 ])
 def test_bad_tables_are_one_line_errors(tmp_path, layers, text, columns, message):

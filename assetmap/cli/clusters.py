@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..clusters import POPULATION_CODE, POPULATION_COLUMN, build_clusters, cluster_overlap
+from ..clusters import build_clusters, cluster_overlap
 from ..outputs import write_geo, write_table
 from .join import _layer_names
 from .options import console, print_audit_summary, progress_status, register_options
@@ -116,10 +116,12 @@ def build_command(registers, register_kwargs, members, cluster, cluster_name, me
               help="Boundary set: a name from boundaries/ or a .toml file.")
 @click.option("--population-layer", default="lsoa", show_default=True,
               help="Layer of the boundary set whose areas the population table counts.")
-@click.option("--population-code", default=POPULATION_CODE, show_default=True,
-              metavar="COLUMN", help="Population table column with the small-area code.")
-@click.option("--population-column", default=POPULATION_COLUMN, show_default=True,
-              metavar="COLUMN", help="Population table column with the number of people.")
+@click.option("--population-code", metavar="COLUMN",
+              help="Population table column with the small-area code. Default: the column "
+                   "whose values are the layer's codes.")
+@click.option("--population-column", metavar="COLUMN",
+              help="Population table column with the number of people. Default: detected "
+                   "from the header ('Total population ...').")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="overlap.csv",
               show_default=True, help="The overlap table (CSV).")
 def overlap_command(clusters, population, layers, boundaries, population_layer,
