@@ -40,7 +40,15 @@ from .demand import (
     read_demand,
 )
 from .errors import AssetmapError
-from .gaps import GapFormula, GapResult, gap_analysis, gap_table, nearest_distance, write_gaps
+from .gaps import (
+    GapFormula,
+    GapResult,
+    gap_analysis,
+    gap_table,
+    nearest_distance,
+    read_gap_table,
+    write_gaps,
+)
 from .join import assign_areas, count_by_area, join
 from .locate import categorise, load_assets, locate
 from .maps import make_map, write_map
@@ -105,6 +113,7 @@ __all__ = [
     "place_demand",
     "postcode_points",
     "read_demand",
+    "read_gap_table",
     "read_membership",
     "read_register",
     "repair",

@@ -575,3 +575,28 @@ def write_gaps(
         geo[key] = layer.merge(rows.drop(columns="layer"), on="code", how="left")
     gpkg = write_geo_layers(geo, stem.with_suffix(".gpkg"))
     return [csv, xlsx, gpkg]
+
+
+def read_gap_table(path: str | Path) -> pd.DataFrame:
+    """A gap table as :func:`write_gaps` writes it (CSV), ready to shade on a map.
+
+    Returns ``layer``, ``code`` and the numeric measures (suppressed cells as missing).
+    The table must hold one category: write it with ``--category``.
+    """
+    try:
+        table = pd.read_csv(path, encoding="utf-8-sig", dtype={"code": str})
+    except FileNotFoundError:
+        raise AssetmapError("gap table not found", file=path) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise AssetmapError(f"cannot read as a gap table ({exc})", file=path) from None
+    missing = {"layer", "code", "category"} - set(table.columns)
+    if missing:
+        raise AssetmapError(f"not a gap table: no column {sorted(missing)[0]!r}", file=path)
+    categories = table["category"].dropna().unique()
+    if len(categories) > 1:
+        raise AssetmapError(f"the gap table covers {len(categories)} categories "
+                            f"({', '.join(map(str, categories))}); map one, written with "
+                            "'assetmap gaps --category'", file=path)
+    measures = table.drop(columns=["layer", "code"]).apply(pd.to_numeric, errors="coerce")
+    measures = measures.loc[:, measures.notna().any()]
+    return pd.concat([table[["layer", "code"]], measures], axis=1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -246,7 +247,9 @@ def _classes(values: pd.Series, scheme: str, classes: int) -> tuple[list[float],
     if present.empty:
         raise AssetmapError("the measure has no values to shade")
     k = max(1, min(classes, present.nunique()))
-    classifier = getattr(mapclassify, SCHEMES[scheme])(present.to_numpy(float), k=k)
+    with warnings.catch_warnings():  # ties leave fewer classes: the legend shows them
+        warnings.simplefilter("ignore", UserWarning)
+        classifier = getattr(mapclassify, SCHEMES[scheme])(present.to_numpy(float), k=k)
     breaks = [float(present.min()), *map(float, classifier.bins)]
     palette = linear.YlOrRd_09.scale(0, 1)
     colours = [palette(i / max(len(breaks) - 2, 1)) for i in range(len(breaks) - 1)]

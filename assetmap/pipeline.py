@@ -111,14 +111,17 @@ def map_registers(
     *,
     layers: Sequence[str] | None = None,
     boundaries: str | Path | BoundarySet = "bradford",
+    measures: pd.DataFrame | None = None,
     map_options: dict | None = None,
     progress: Progress | None = None,
     **join_options,
 ) -> folium.Map:
     """Join registers to layers, then map them: layers carry the asset counts per area.
 
-    ``map_options`` go to :func:`assetmap.make_map` (``measure=(layer, column)``, where
-    column is a category label or ``"total"``, ``scheme``, ``coverage``, ``tiles``,
+    ``measures`` adds per-area columns to shade (``layer``, ``code`` and numbers, such as a
+    gap table from :func:`assetmap.read_gap_table`). ``map_options`` go to
+    :func:`assetmap.make_map` (``measure=(layer, column)``, where column is a category
+    label, ``"total"`` or a ``measures`` column; ``scheme``, ``coverage``, ``tiles``,
     ``title``, ...); the boundary set supplies the attribution and layer labels. Other
     options as for :func:`join_registers`.
     """
@@ -127,9 +130,14 @@ def map_registers(
     result = join_registers(paths, layers=layers, boundaries=bset, progress=progress,
                             **join_options)
     progress("Drawing the map")
+    per_area = result.counts
+    if measures is not None:
+        extra = measures.drop(columns=[c for c in measures if c in per_area and c not in
+                                       ("layer", "code")])
+        per_area = per_area.merge(extra, on=["layer", "code"], how="left")
     counted = {
-        name: layer.merge(result.counts[result.counts["layer"] == name].drop(
-            columns=["layer", "name"]), on="code", how="left")
+        name: layer.merge(per_area[per_area["layer"] == name].drop(columns=["layer", "name"]),
+                          on="code", how="left")
         for name, layer in result.layers.items()
     }
     labels = {name: bset.layers[name].label for name in counted if name in bset.layers}

@@ -167,3 +167,28 @@ def test_bad_map_options_are_one_line_errors(layers, kwargs, message):
     layer = layers["ward"].assign(total=range(30))
     with pytest.raises(assetmap.AssetmapError, match=re.escape(message)):
         make_map({"ward": layer}, **{"measure": ("ward", "total"), **kwargs})
+
+
+def test_a_gap_measure_is_shaded_with_its_legend(data, tmp_path):
+    bradford = data / "bradford"
+    result = assetmap.gap_analysis([bradford / "schools.csv"],
+                                   population=bradford / "population_lsoa.csv",
+                                   deprivation=bradford / "imd2019_lsoa.csv",
+                                   by=["ward"], category="school")
+    csv = assetmap.write_gaps(result, tmp_path / "school_gaps.xlsx")[0]
+    gaps = assetmap.read_gap_table(csv)
+    assert {"gap_score", "coverage_children_pct"} <= set(gaps.columns)
+    fmap = map_registers([bradford / "schools.csv"], layers=["ward"], measures=gaps,
+                         map_options=dict(measure=("ward", "gap_score"), tiles="none"))
+    page = fmap.get_root().render()
+    assert re.search(r'class="assetmap-legend".*?<b>gap_score</b>', page, re.DOTALL)
+    worst = result.table.sort_values("rank").iloc[0]
+    assert f'"value": {round(worst["gap_score"], 1)}' in page  # the ward's tooltip data
+
+
+def test_a_gap_table_of_several_categories_is_refused(tmp_path):
+    table = tmp_path / "gaps.csv"
+    table.write_text("layer,code,category,gap_score\nward,A,School,1\nward,A,Library,2\n",
+                     encoding="utf-8")
+    with pytest.raises(assetmap.AssetmapError, match="covers 2 categories"):
+        assetmap.read_gap_table(table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..gaps import read_gap_table
 from ..maps import SCHEMES, write_map
 from ..pipeline import map_registers
 from .join import _layer_names
@@ -30,8 +31,11 @@ def _pair(kind: str, convert):
               help="Boundary layers to draw (the first is shown on opening): names from the "
                    "boundary set or files. Default: every layer of the set.")
 @click.option("-m", "--measure", callback=_pair("LAYER:COLUMN", str), metavar="LAYER:COLUMN",
-              help="Shade a layer by a column: a category (assets of it per area) or "
-                   "'total', e.g. ward:School.")
+              help="Shade a layer by a column: a category (assets of it per area), 'total', "
+                   "or a measure of --gaps, e.g. ward:School or ward:gap_score.")
+@click.option("--gaps", type=click.Path(dir_okay=False),
+              help="A gap table written by 'assetmap gaps' (its CSV, one category): its "
+                   "measures (gap_score, coverage_children_pct, ...) can be shaded.")
 @click.option("--scheme", type=click.Choice(list(SCHEMES)), default="quantiles",
               show_default=True, help="Class breaks of the shading (mapclassify).")
 @click.option("-k", "--classes", type=click.IntRange(2, 9), default=5, show_default=True,
@@ -51,7 +55,7 @@ def _pair(kind: str, convert):
               help="Metres: a point this close outside every area takes the nearest one.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="map.html",
               show_default=True, help="The HTML file to write.")
-def map_command(registers, register_kwargs, layers, measure, scheme, classes, coverage,
+def map_command(registers, register_kwargs, layers, measure, gaps, scheme, classes, coverage,
                 tiles, offline, title, tolerance, output) -> None:
     """Draw assets and boundary layers on an interactive map (one HTML file).
 
@@ -64,6 +68,7 @@ def map_command(registers, register_kwargs, layers, measure, scheme, classes, co
     Examples:
       assetmap map registers/*.csv --layers ward,constituency,lsoa -o map.html
       assetmap map schools.csv --measure ward:School --scheme natural_breaks
+      assetmap map schools.csv --gaps school_gaps.csv --measure ward:gap_score
       assetmap map hubs.xlsx --coverage "Family hub site:1600" --offline -o hubs.html
     """
     with progress_status() as progress:
@@ -71,6 +76,7 @@ def map_command(registers, register_kwargs, layers, measure, scheme, classes, co
                            coverage=coverage, title=title,
                            tiles=tiles or ("none" if offline else "openstreetmap"))
         fmap = map_registers(registers, layers=layers, map_options=map_options,
+                             measures=read_gap_table(gaps) if gaps else None,
                              tolerance=tolerance, progress=progress, **register_kwargs)
         progress(f"Writing {output}")
         path = write_map(fmap, output, offline=offline)
