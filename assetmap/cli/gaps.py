@@ -19,7 +19,7 @@ from .options import _roles, console, print_audit_summary, progress_status, regi
 @click.option("--by", callback=_layer_names, default="ward", show_default=True,
               metavar="NAME,...",
               help="Planning layers to report on: names from the boundary set (ward, "
-                   "constituency, ...), boundary files, or NAME=PATH (gp_cluster=pcn.gpkg).")
+                   "constituency, ...), boundary files, or NAME=PATH (pcn=pcn.gpkg).")
 @click.option("-p", "--population", required=True, type=click.Path(dir_okay=False),
               help="People per small area (CSV or XLSX): total, children 0-15 and any other "
                    "counts, e.g. the IoD2019 population denominators (population_lsoa.csv).")
@@ -99,7 +99,7 @@ def gaps_command(registers, register_kwargs, by, population, deprivation, demand
           -p population_lsoa.csv -d imd2019_lsoa.csv -o hub_gaps.xlsx
       assetmap gaps schools.csv -p population_lsoa.csv -d imd2019_lsoa.csv \\
           --points oa --threshold 800 --suppress-below 10
-      assetmap gaps gp_practices.csv --by ward,gp_cluster=pcn.gpkg -p population_lsoa.csv
+      assetmap gaps gp_practices.csv --by ward,pcn=pcn.gpkg -p population_lsoa.csv
     """
     formula = GapFormula(access=access_weight, need=need_weight, deciles=deprived_deciles,
                          priority=priority_score)

@@ -42,6 +42,10 @@ def cli(debug: bool) -> None:
     Typical session (Bradford open-data bundle, see ASSETMAP_DATA_DIR):
       assetmap validate registers/community_venues.xlsx
       assetmap join registers/*.csv --layers ward,constituency,lsoa -o joined.gpkg
+      assetmap clusters build gp_practices.csv --cluster pcn_code -o pcn.gpkg
+      assetmap gaps hubs.xlsx --category "family hub site" --by ward,pcn=pcn.gpkg
+               -p population_lsoa.csv -d imd2019_lsoa.csv -o hub_gaps.xlsx
+      assetmap map hubs.xlsx --gaps hub_gaps.csv --measure ward:gap_score --offline
 
     Exit codes: 0 done; 1 rows rejected under --strict; 2 bad input; 3 internal error.
     """
