@@ -27,6 +27,7 @@ from .clusters import (
     overlap_table,
     read_membership,
     voronoi_clusters,
+    write_clusters,
 )
 from .demand import (
     Demand,
@@ -59,6 +60,7 @@ from .pipeline import (
     layer_spec,
     map_registers,
     validate_registers,
+    write_join,
 )
 from .postcodes import PostcodeIndex, normalise_postcodes
 from .registers import Register, detect_roles, read_register
@@ -119,8 +121,10 @@ __all__ = [
     "repair",
     "validate_registers",
     "voronoi_clusters",
+    "write_clusters",
     "write_gaps",
     "write_geo",
+    "write_join",
     "write_map",
     "write_table",
     "write_xlsx",

@@ -87,6 +87,11 @@ def load_boundary_set(name_or_path: str | Path = "bradford",
         attribution=list(spec.get("attribution", [])))
 
 
+def as_boundary_set(value: str | Path | BoundarySet) -> BoundarySet:
+    """A boundary set as given, or loaded by :func:`load_boundary_set`."""
+    return value if isinstance(value, BoundarySet) else load_boundary_set(value)
+
+
 def load_layer(
     source: str | Path | LayerSpec,
     *,
@@ -96,6 +101,9 @@ def load_layer(
     engine: str = "pyogrio",
 ) -> gpd.GeoDataFrame:
     """Read a boundary layer as ``code``, ``name``, ``geometry`` in ``crs``.
+
+    Invalid polygons are repaired and features sharing a code merged into one area;
+    ``attrs`` counts both (``repaired``, ``merged``).
 
     Parameters
     ----------
@@ -120,6 +128,8 @@ def load_layer(
     except Exception as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AssetmapError(f"cannot read as a boundary layer ({message})", file=path) from None
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
+        raise AssetmapError("not a boundary layer: no areas with a geometry", file=path)
     if frame.crs is None:
         if spec.crs is None:
             raise AssetmapError("boundary layer has no CRS; give one with 'crs' in its "
@@ -136,7 +146,12 @@ def load_layer(
     layer = gpd.GeoDataFrame(
         {"code": frame[code].astype(str).to_numpy(), "name": frame[name].astype(str).to_numpy()},
         geometry=np.asarray(geometry), crs=crs)
-    layer.attrs.update(source=str(path), repaired=repaired, layer=spec.name)
+    parts = len(layer)
+    if layer["code"].duplicated().any():  # one area stored as several features
+        layer = layer.dissolve("code", as_index=False, aggfunc={"name": "first"})[
+            ["code", "name", "geometry"]]
+    layer.attrs.update(source=str(path), repaired=repaired, merged=parts - len(layer),
+                       layer=spec.name)
     return layer
 
 

@@ -36,11 +36,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .boundaries import BoundarySet, load_boundary_set, load_layer, outline
+from .boundaries import BoundarySet, as_boundary_set, load_layer, outline
 from .demand import read_demand
 from .errors import AssetmapError
 from .join import resolve_ties
-from .pipeline import Progress, layer_spec, validate_registers
+from .outputs import write_geo, write_table
+from .pipeline import Progress, layer_spec, no_progress, validate_registers
 from .registers import Register, read_register
 from .settings import WORK_CRS
 
@@ -470,7 +471,7 @@ def build_clusters(
     areas: str | Path | None = None,
     boundaries: str | Path | BoundarySet = "bradford",
     crs: str = WORK_CRS,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
     **register_options,
 ) -> ClusterResult:
     """Cluster polygons (and Area Advisory Networks) from registers of member sites.
@@ -494,12 +495,11 @@ def build_clusters(
         Table cluster -> area (columns ``cluster``, ``area``, optional ``area_name``):
         Area Advisory Networks are dissolved from it.
     """
-    progress = progress or (lambda message: None)
     if method not in METHODS:
         raise AssetmapError(f"unknown method {method!r}; methods are {', '.join(METHODS)}")
     if (method == "file") != (polygons is not None):
         raise AssetmapError("give a polygon file with method 'file', and only then")
-    bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
+    bset = as_boundary_set(boundaries)
     assets, audit = validate_registers(paths, boundaries=bset, crs=crs, progress=progress,
                                        **register_options)
     progress("Matching sites to clusters")
@@ -536,6 +536,19 @@ def build_clusters(
                          warnings)
 
 
+def write_clusters(result: ClusterResult, output: str | Path) -> list[Path]:
+    """Write the cluster polygons (``output``: .gpkg or .geojson), and beside them
+    ``<name>_members.csv``, ``<name>_audit.csv`` and, with areas, ``<name>_areas``."""
+    output = Path(output)
+    written = [write_geo(result.clusters, output),
+               write_geo(result.members, output.with_name(f"{output.stem}_members.csv")),
+               write_table(result.audit, output.with_name(f"{output.stem}_audit.csv"))]
+    if result.areas is not None:
+        written.append(write_geo(result.areas, output.with_name(
+            f"{output.stem}_areas{output.suffix}")))
+    return written
+
+
 def cluster_overlap(
     clusters: str | Path | gpd.GeoDataFrame,
     population: str | Path,
@@ -546,7 +559,7 @@ def cluster_overlap(
     population_column: str | None = None,
     boundaries: str | Path | BoundarySet = "bradford",
     crs: str = WORK_CRS,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The overlap table of a cluster layer with statutory layers, and warnings.
 
@@ -556,8 +569,7 @@ def cluster_overlap(
     population columns are detected unless named). See :func:`overlap_table` for the table
     and the apportionment.
     """
-    progress = progress or (lambda message: None)
-    bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
+    bset = as_boundary_set(boundaries)
     if not isinstance(clusters, gpd.GeoDataFrame):
         clusters = load_layer(layer_spec(bset, str(clusters)), crs=crs)
     progress("Loading layers and population")

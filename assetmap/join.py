@@ -5,8 +5,9 @@ Each point gets exactly one area per layer, with a match flag:
 ``inside``
     strictly inside one area (one ``STRtree`` query of all points per layer);
 ``border``
-    on the boundary between areas: the area with the lowest code, so the answer never
-    depends on file order;
+    on the boundary of an area (between neighbours, or on the outer edge): among the
+    areas it touches, the one with the lowest code, so the answer never depends on file
+    order;
 ``nearest``
     outside every area but within the tolerance (generalised outlines cut corners): the
     nearest area, ties to the lowest code;
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .errors import AssetmapError
 from .settings import EDGE_TOLERANCE_M
 
 MATCHES = np.array(["inside", "border", "nearest", "outside"], dtype=object)
@@ -94,6 +96,11 @@ def resolve_ties(area, point_i, polygon_i, distance, rank) -> None:
     area[p[order][first]] = q[order][first]
 
 
+def code_rank(codes: np.ndarray) -> np.ndarray:
+    """Each code's position in sorted order: the tie-break rank (lowest code wins)."""
+    return np.argsort(np.argsort(codes, kind="stable"), kind="stable")
+
+
 def join(
     assets: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame],
@@ -112,10 +119,12 @@ def join(
     for name, layer in layers.items():
         if layer.crs != assets.crs:
             raise ValueError(f"layer {name!r} is in {layer.crs}, assets in {assets.crs}")
+        if layer.empty:
+            raise AssetmapError(f"layer {name!r} has no areas")
         codes = layer["code"].to_numpy()
         area, match = assign_areas(points, np.asarray(layer.geometry.array),
-                                   rank=np.argsort(np.argsort(codes, kind="stable")),
-                                   tolerance=tolerance, points_tree=tree)
+                                   rank=code_rank(codes), tolerance=tolerance,
+                                   points_tree=tree)
         found = area >= 0
         columns[f"{name}_code"] = np.where(found, codes[area], None)
         columns[f"{name}_name"] = np.where(found, layer["name"].to_numpy()[area], None)

@@ -14,16 +14,21 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from .boundaries import BoundarySet, LayerSpec, load_boundary_set, load_layer, outline
+from .boundaries import BoundarySet, LayerSpec, as_boundary_set, load_layer, outline
 from .errors import AssetmapError
 from .join import count_by_area, join
 from .locate import load_assets
 from .maps import make_map
+from .outputs import write_geo, write_table
 from .postcodes import PostcodeIndex
 from .settings import EDGE_TOLERANCE_M, WORK_CRS
 from .taxonomy import Taxonomy, load_taxonomy
 
 Progress = Callable[[str], None]
+
+
+def no_progress(message: str) -> None:
+    """The default progress callback: says nothing."""
 
 
 @dataclass
@@ -36,6 +41,15 @@ class JoinResult:
     layers: dict[str, gpd.GeoDataFrame]
 
 
+def write_join(result: JoinResult, output: str | Path) -> list[Path]:
+    """Write the joined assets (``output``: .gpkg, .geojson or .csv), and beside them
+    ``<name>_counts.csv`` and ``<name>_audit.csv``."""
+    output = Path(output)
+    return [write_geo(result.assets, output, layer="assets"),
+            write_table(result.counts, output.with_name(f"{output.stem}_counts.csv")),
+            write_table(result.audit, output.with_name(f"{output.stem}_audit.csv"))]
+
+
 def validate_registers(
     paths: Sequence[str | Path],
     *,
@@ -44,7 +58,7 @@ def validate_registers(
     taxonomy: Taxonomy | None = None,
     use_study_area: bool = True,
     crs: str = WORK_CRS,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
     **register_options,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Read and locate registers against a boundary set: ``(assets, audit)``.
@@ -54,8 +68,7 @@ def validate_registers(
     built-in one. ``register_options`` go to :func:`assetmap.load_assets` (``category``,
     ``sheet``, ``roles``, ``tolerance``).
     """
-    progress = progress or (lambda message: None)
-    bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
+    bset = as_boundary_set(boundaries)
     postcode_file = postcodes or bset.postcodes
     index = None
     if postcode_file is not None:
@@ -78,7 +91,7 @@ def join_registers(
     taxonomy: Taxonomy | None = None,
     tolerance: float = EDGE_TOLERANCE_M,
     crs: str = WORK_CRS,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
     **validate_options,
 ) -> JoinResult:
     """Validate registers, then join their assets to layers and count them per area.
@@ -87,8 +100,7 @@ def join_registers(
     paths to boundary files, or ``NAME=PATH`` (default: every layer of the set). Other
     options as for :func:`validate_registers`.
     """
-    progress = progress or (lambda message: None)
-    bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
+    bset = as_boundary_set(boundaries)
     taxonomy = taxonomy or load_taxonomy()
     assets, audit = validate_registers(paths, boundaries=bset, taxonomy=taxonomy, crs=crs,
                                        progress=progress, tolerance=tolerance,
@@ -113,7 +125,7 @@ def map_registers(
     boundaries: str | Path | BoundarySet = "bradford",
     measures: pd.DataFrame | None = None,
     map_options: dict | None = None,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
     **join_options,
 ) -> folium.Map:
     """Join registers to layers, then map them: layers carry the asset counts per area.
@@ -125,8 +137,7 @@ def map_registers(
     ``title``, ...); the boundary set supplies the attribution and layer labels. Other
     options as for :func:`join_registers`.
     """
-    progress = progress or (lambda message: None)
-    bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
+    bset = as_boundary_set(boundaries)
     result = join_registers(paths, layers=layers, boundaries=bset, progress=progress,
                             **join_options)
     progress("Drawing the map")

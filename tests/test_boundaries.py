@@ -101,3 +101,28 @@ def test_a_layer_not_in_the_set_is_an_error_listing_its_layers(bradford):
         bradford.spec("parish")
     assert str(error.value) == ("no layer 'parish' in boundary set 'Bradford district'; "
                                 "layers are ward, constituency, lsoa, msoa, oa")
+
+
+def test_features_sharing_a_code_are_merged_into_one_area(layers, tmp_path):
+    split = layers["ward"].explode(index_parts=False)  # a ward stored as two features
+    split = split.iloc[[0, 0, *range(1, len(split))]].copy()
+    split.iloc[0, split.columns.get_loc("geometry")] = layers["ward"].geometry.iloc[0].buffer(
+        -200)
+    path = tmp_path / "wards.gpkg"
+    split.to_file(path)
+    merged = load_layer(path)
+    assert len(merged) == 30 and merged.attrs["merged"] == 1
+    assert merged.set_index("code").geometry.area.sum() == pytest.approx(
+        layers["ward"].geometry.area.sum())
+
+
+@pytest.mark.parametrize("content", ["code,name\nA,B\n", None])
+def test_a_file_without_geometry_or_features_is_a_one_line_error(tmp_path, layers, content):
+    if content is None:
+        path = tmp_path / "empty.gpkg"
+        layers["ward"].iloc[:0].to_file(path)
+    else:
+        path = tmp_path / "table.csv"
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(AssetmapError, match="not a boundary layer: no areas with a geometry"):
+        load_layer(path)

@@ -3,12 +3,10 @@ wards and constituencies."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from ..clusters import build_clusters, cluster_overlap
-from ..outputs import write_geo, write_table
+from ..clusters import build_clusters, cluster_overlap, write_clusters
+from ..outputs import write_table
 from .join import _layer_names
 from .options import console, print_audit_summary, progress_status, register_options
 
@@ -85,14 +83,8 @@ def build_command(registers, register_kwargs, members, cluster, cluster_name, me
             member_id=member_id, method=method or ("file" if polygons else "nearest"),
             blocks=blocks, polygons=polygons, areas=areas, progress=progress,
             **register_kwargs)
-        output = Path(output)
         progress(f"Writing {output}")
-        written = [write_geo(result.clusters, output),
-                   write_geo(result.members, output.with_name(f"{output.stem}_members.csv")),
-                   write_table(result.audit, output.with_name(f"{output.stem}_audit.csv"))]
-        if result.areas is not None:
-            written.append(write_geo(result.areas, output.with_name(
-                f"{output.stem}_areas{output.suffix}")))
+        written = write_clusters(result, output)
     print_audit_summary(result.audit)
     _print_warnings(result.warnings)
     difference, overlap = result.tiling

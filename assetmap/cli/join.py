@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from ..outputs import write_geo, write_table
-from ..pipeline import join_registers
+from ..pipeline import join_registers, write_join
 from .options import console, print_audit_summary, progress_status, register_options
 
 
@@ -46,11 +43,8 @@ def join_command(registers, register_kwargs, layers, output, tolerance) -> None:
     with progress_status() as progress:
         result = join_registers(registers, layers=layers, tolerance=tolerance,
                                 progress=progress, **register_kwargs)
-        output = Path(output)
         progress(f"Writing {output}")
-        write_geo(result.assets, output, layer="assets")
-        counts = write_table(result.counts, output.with_name(f"{output.stem}_counts.csv"))
-        audit = write_table(result.audit, output.with_name(f"{output.stem}_audit.csv"))
+        written = write_join(result, output)
     print_audit_summary(result.audit)
     for name in result.layers:
         match = result.assets[f"{name}_match"].value_counts()
@@ -59,4 +53,4 @@ def join_command(registers, register_kwargs, layers, output, tolerance) -> None:
         console.print(f"{name}: {len(result.layers[name]):,} areas; "
                       f"{match.get('inside', 0):,} assets inside" +
                       (f", {flagged}" if flagged else ""))
-    console.print(f"Wrote {output}, {counts.name}, {audit.name}")
+    console.print(f"Wrote {', '.join(str(path) for path in written)}")
