@@ -132,11 +132,13 @@ def read_demand(
     ----------
     population
         People per small area: total, children 0-15, any other count columns (e.g. the
-        IoD2019 population denominators, ``population_lsoa.csv``).
+        IoD2019 population denominators, ``population_lsoa.csv``). A blank total or
+        children cell counts as 0, with a warning naming its row.
     small_areas
         The layer the tables' codes refer to (``code``, ``name``, geometry), e.g. LSOAs.
     deprivation
-        IMD rank and decile per small area, and any domain columns (``imd2019_lsoa.csv``).
+        IMD rank and decile per small area, and any domain columns (``imd2019_lsoa.csv``);
+        without a decile column, an error.
     columns
         ``{role: header}`` where detection (:data:`DEMAND_ROLES`) gets it wrong; roles are
         ``code`` (default: the column whose values match most of the layer's codes),
@@ -153,8 +155,11 @@ def read_demand(
         tables["deprivation"] = _read_table(deprivation, codes, columns.get("code"))
     roles = _find_roles(tables, columns)
     if "population" not in roles:
-        raise AssetmapError("cannot tell which column holds the total population; name it "
-                            "(--demand-column population=COLUMN)", file=tables["population"].path)
+        raise AssetmapError("cannot tell which column holds the total population; name its "
+                            "column", file=tables["population"].path)
+    if deprivation is not None and "imd_decile" not in roles:
+        raise AssetmapError("cannot tell which column holds the IMD decile; name its column",
+                            file=tables["deprivation"].path)
     areas = small_areas[["code", "name"]].copy()
     counts, warned = [], []
     for kind, table in tables.items():
@@ -163,6 +168,8 @@ def read_demand(
         if kind == "population":
             counts += [c for c in ("population", "children") if c in numbers]
             counts += [c for c in table.numbers.columns if c not in own]
+            warned += _blank_warnings(table, [column for column, role in own.items()
+                                              if role in ("population", "children")])
         areas = areas.join(numbers.drop(columns=[c for c in numbers if c in areas]), on="code")
         warned += _code_warnings(table.numbers.index, codes, table.path)
     areas[counts] = areas[counts].fillna(0.0)
@@ -174,10 +181,12 @@ def read_demand(
 
 @dataclass(frozen=True)
 class _Table:
-    """A small-area table: its cells as text (by row number) and its numeric columns by code."""
+    """A small-area table: its cells as text (by row number), the column of area codes, and
+    its numeric columns by code."""
 
     path: Path
     text: pd.DataFrame
+    code: str
     numbers: pd.DataFrame
 
 
@@ -188,8 +197,7 @@ def _read_table(path: str | Path, codes: np.ndarray, code: str | None) -> _Table
         matches = text.isin(set(codes)).sum()
         if matches.max() == 0:
             raise AssetmapError(f"no column holds codes of the small-area layer (such as "
-                                f"{codes[0]!r}); name it (--demand-column code=COLUMN)",
-                                file=register.path)
+                                f"{codes[0]!r}); name its column", file=register.path)
         code = str(matches.idxmax())
     elif code not in text.columns:
         raise AssetmapError(f"no such column; columns are {', '.join(text.columns)}",
@@ -203,7 +211,7 @@ def _read_table(path: str | Path, codes: np.ndarray, code: str | None) -> _Table
     numbers = cells.replace(",", "", regex=True).apply(pd.to_numeric, errors="coerce")
     numeric = (numbers.notna() | (cells == "")).all() & (cells != "").any()
     numbers = numbers.loc[keys != "", numeric[numeric].index].set_axis(keys[keys != ""])
-    return _Table(register.path, text, numbers)
+    return _Table(register.path, text, code, numbers)
 
 
 def _find_roles(tables: Mapping[str, _Table],
@@ -246,11 +254,30 @@ def _code_warnings(table_codes: pd.Index, codes: np.ndarray, path: Path) -> list
     notes = []
     if len(extra):
         notes.append(f"{path.name}: {len(extra)} areas are not in the small-area layer, "
-                     f"not used: {', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}")
+                     f"not used: {_some(extra)}")
     if len(missing):
         notes.append(f"{path.name}: {len(missing)} small areas are not in the table, counted "
-                     f"as 0: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+                     f"as 0: {_some(missing)}")
     return notes
+
+
+def _blank_warnings(table: _Table, columns: Sequence[str]) -> list[str]:
+    """A warning for each of ``columns`` with blank cells (counted as 0), naming their rows."""
+    keys = table.text[table.code]
+    notes = []
+    for column in columns:
+        blank = (table.text[column] == "") & (keys != "")
+        if blank.any():
+            rows = _some([f"{row} ({code})" for row, code in keys[blank].items()])
+            where = f"row {rows}" if blank.sum() == 1 else f"{blank.sum()} rows: {rows}"
+            notes.append(f"{table.path.name}, column {column!r}: blank, counted as 0, in "
+                         f"{where}")
+    return notes
+
+
+def _some(items: Sequence[str], most: int = 5) -> str:
+    """The first ``most`` items, and '...' when there are more."""
+    return ", ".join(items[:most]) + (" ..." if len(items) > most else "")
 
 
 def postcode_points(postcodes: str | Path | PostcodeIndex,

@@ -45,7 +45,7 @@ from .demand import (
     sum_by_area,
 )
 from .errors import AssetmapError
-from .join import count_by_area, join
+from .join import count_by_area
 from .outputs import write_geo_layers, write_table, write_xlsx
 from .pipeline import join_registers
 from .settings import WORK_CRS
@@ -59,8 +59,8 @@ _SHARES = {"coverage_residents_pct": "population", "coverage_children_pct": "chi
            "decile1_pct": "population", "decile1_2_pct": "population"}
 #: Rates per head: the count column each is per.
 _RATES = {"assets_per_10k_residents": "population", "assets_per_10k_children": "children"}
-#: Measures over the category's group (children or residents).
-_OF_GROUP = ("distance_median_m", "distance_p90_m", "places_per_1000", "gap_score")
+#: Distances over the category's group (children or residents): hidden with its count.
+_OF_GROUP = ("distance_median_m", "distance_p90_m")
 _DECIMALS = {"distance_median_m": 0, "distance_p90_m": 0, "imd_rank_mean": 0,
              "assets_per_10k_residents": 2, "assets_per_10k_children": 2,
              "places_per_1000": 2}
@@ -232,8 +232,9 @@ def gap_table(
     Parameters
     ----------
     assets
-        Located, categorised assets (points in the working CRS), e.g.
-        :func:`assetmap.load_assets`'s.
+        Located, categorised assets (points in the working CRS) joined to ``layers``
+        (``<layer>_code``), e.g. :func:`assetmap.join_registers`'s; each is counted in the
+        area the join gave it.
     layers
         Planning layers (``code``, ``name``, geometry) by name.
     demand, points
@@ -261,8 +262,11 @@ def gap_table(
     labels = resolve_categories(categories, taxonomy, assets)
     info = taxonomy.categories.set_index("label")
     notes: list[str] = []
-    sites = assets[["category", assets.geometry.name]]  # not the columns of an earlier join
-    counts = count_by_area(join(sites, layers), layers, categories=labels)
+    unjoined = [name for name in layers if f"{name}_code" not in assets]
+    if unjoined:
+        raise AssetmapError(f"assets are not joined to layer {unjoined[0]!r}; join them first "
+                            "(assetmap.join)")
+    counts = count_by_area(assets, layers, categories=labels)
     xy = shapely.get_coordinates(points.geometry.array)
     deprived = (points["imd_decile"] <= formula.deciles).to_numpy() if "imd_decile" in points \
         else np.zeros(len(points), dtype=bool)
@@ -391,15 +395,19 @@ def publish(
     *,
     counts: Sequence[str] = ("population", "children"),
     suppress_below: int | None = None,
-    marker: str | None = SUPPRESSED,
 ) -> pd.DataFrame:
     """The table as published: rounded, and with small numbers suppressed on request.
 
     With ``suppress_below=N``, people counts from 1 to N-1 once rounded (``counts`` and
-    ``unmet_need``) are replaced by ``marker`` (``None``: left empty), and so is every figure
-    that would reveal one: a percentage whose people counted or not counted number 1 to
-    N-1, a rate per head of a suppressed count, a measure over a suppressed group. Zero is
-    shown: it discloses no one. The analysis itself never sees suppressed values.
+    ``unmet_need``) are replaced by :data:`SUPPRESSED`, and so is every figure from which
+    one could be worked out: a percentage whose people counted or not counted number 1 to
+    N-1, a rate per head of a suppressed count, a distance over a suppressed group. Where
+    the group's coverage is hidden, so are ``unmet_need`` (the group beyond reach, wherever
+    everyone is deprived), ``places_per_1000`` (places shared among the group within reach)
+    and ``gap_score``; and ``gap_score`` wherever ``unmet_need`` is hidden (it adds up the
+    group beyond reach and ``unmet_need``). Other zero counts are shown: they disclose no
+    one. ``rank`` and ``priority`` stay: they bound a score, never give it. The analysis
+    itself never sees suppressed values.
     """
     out = table.replace([np.inf, -np.inf], np.nan)
     people = [c for c in (*counts, "unmet_need") if c in out]
@@ -419,18 +427,18 @@ def publish(
         for column, base in _RATES.items():
             if column in out and base in out:
                 hide[column] = small(out[base])
-        group = out["population"].where(out["group"] == "residents",
-                                        out.get("children", out["population"]))
+        residents = out["group"] == "residents"
+        group = out["population"].where(residents, out.get("children", out["population"]))
         for column in _OF_GROUP:
-            if column in out:
-                hide[column] = small(group)
+            hide[column] = small(group)
+        coverage = hide["coverage_residents_pct"].where(residents,
+                                                        hide["coverage_children_pct"])
+        hide["unmet_need"] |= coverage
+        hide["gap_score"] = hide["unmet_need"]
+        if "places_per_1000" in out:
+            hide["places_per_1000"] = coverage
     out = out.round({c: d for c, d in decimals.items() if c in out})
-    if hide.to_numpy().any():
-        if marker is None:
-            return out.mask(hide)  # numeric columns stay numeric (GeoPackage fields)
-        out = out.astype({c: object for c in hide.columns[hide.any()]})
-        out = out.mask(hide, marker)
-    return out
+    return out.astype({c: object for c in hide.columns[hide.any()]}).mask(hide, SUPPRESSED)
 
 
 def gap_analysis(
@@ -480,11 +488,11 @@ def gap_analysis(
     table, notes = gap_table(joined.assets, joined.layers, demand, spread, placements,
                              categories=category, taxonomy=taxonomy, threshold=threshold,
                              formula=formula, capacity=capacity)
-    result = GapResult(table, joined.layers, joined.assets, joined.audit, demand, spread,
-                       placements, pd.DataFrame(), demand.warnings + notes)
-    result.method = method_table(result, paths=paths, small_areas=small_areas,
-                                 formula=formula, attribution=bset.attribution)
-    return result
+    method = method_table(table, demand, spread, placements, paths=paths,
+                          small_areas=small_areas, formula=formula,
+                          attribution=bset.attribution)
+    return GapResult(table, joined.layers, joined.assets, joined.audit, demand, spread,
+                     placements, method, demand.warnings + notes)
 
 
 def _one(category: str | Sequence[str] | None) -> str | None:
@@ -492,28 +500,32 @@ def _one(category: str | Sequence[str] | None) -> str | None:
 
 
 def method_table(
-    result: GapResult,
+    table: pd.DataFrame,
+    demand: Demand,
+    points: gpd.GeoDataFrame,
+    placements: Mapping[str, Placement],
     *,
     paths: Sequence[str | Path] = (),
     small_areas: str = "small area",
     formula: GapFormula = GapFormula(),
     attribution: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """How every figure was made, as ``item``/``value`` rows (the XLSX "method" sheet)."""
+    """How every figure of a :func:`gap_table` was made, as ``item``/``value`` rows (the XLSX
+    "method" sheet); the other arguments are those it was given."""
     small = small_areas.upper() if len(small_areas) <= 4 else small_areas
-    kind = result.points.attrs.get("kind", "points")
-    table = result.table.drop_duplicates("category")
+    kind = points.attrs.get("kind", "points")
     rows = [
         ("registers", ", ".join(Path(p).name for p in paths)),
-        ("demand tables", "; ".join(result.demand.sources)),
-        *((f"column: {role}", column) for role, column in result.demand.columns.items()),
-        ("demand points", f"{len(result.points):,} {kind}: each {small}'s people split evenly "
+        ("demand tables", "; ".join(demand.sources)),
+        *((f"column: {role}", column) for role, column in demand.columns.items()),
+        ("demand points", f"{len(points):,} {kind}: each {small}'s people split evenly "
                           f"over the {kind} inside it (a dasymetric proxy for homes); "
                           f"{small}s with none keep one point at their representative point"),
         *((f"aggregation: {name}", placement.describe(name, small))
-          for name, placement in result.placements.items()),
+          for name, placement in placements.items()),
         *((f"category: {row.category}", f"threshold {row.threshold_m:,.0f} m; group: "
-                                         f"{row.group}") for row in table.itertuples()),
+                                         f"{row.group}")
+          for row in table.drop_duplicates("category").itertuples()),
         ("distance", "straight line (EPSG:27700) from each demand point to the nearest asset "
                      "of the category anywhere in the registers; median and 90th percentile "
                      "weighted by the group's people (the smallest distance reaching that "
@@ -530,7 +542,7 @@ def method_table(
         ("assets per head", "assets in the area per 10,000 residents (and children, for "
                             "child-facing categories)"),
     ]
-    if "places_per_1000" in result.table:
+    if "places_per_1000" in table:
         rows.append(("places_per_1000", "two-step floating catchment (PySAL access): the "
                      "capacity of the assets within the threshold, each shared among the "
                      "group's people within the threshold of it, per 1,000 people"))
@@ -545,17 +557,21 @@ def write_gaps(
     output: str | Path,
     *,
     suppress_below: int | None = None,
+    published: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write ``<output>.csv`` (all layers), ``.xlsx`` (a sheet per layer and a "method"
     sheet) and ``.gpkg`` (the measures on each layer's polygons), atomically.
 
-    ``suppress_below`` applies disclosure control (see :func:`publish`) to these files only.
+    ``suppress_below`` applies disclosure control (see :func:`publish`) to these files only;
+    ``published`` is ``publish(result.table, counts=result.demand.counts,
+    suppress_below=suppress_below)`` when the caller has it already.
     """
     output = Path(output)
     stem = output.with_suffix("") if output.suffix.lower() in {".csv", ".xlsx", ".gpkg"} \
         else output
     counts = result.demand.counts
-    shown = publish(result.table, counts=counts, suppress_below=suppress_below)
+    shown = publish(result.table, counts=counts, suppress_below=suppress_below) \
+        if published is None else published
     control = (f"people counts 1-{suppress_below - 1}, and figures revealing them, shown as "
                f"{SUPPRESSED}" if suppress_below else "none")
     method = pd.concat([result.method, pd.DataFrame(
@@ -566,7 +582,8 @@ def write_gaps(
     formats = {**_FORMATS, **dict.fromkeys([*counts, "unmet_need"], "#,##0")}
     xlsx = write_xlsx({**sheets, "method": method}, stem.with_suffix(".xlsx"),
                       formats=formats)
-    blank = publish(result.table, counts=counts, suppress_below=suppress_below, marker=None)
+    hidden = [c for c in result.table.select_dtypes("number") if shown[c].dtype == object]
+    blank = shown.assign(**{c: pd.to_numeric(shown[c], errors="coerce") for c in hidden})
     several = blank["category"].nunique() > 1
     geo = {}
     for (name, label), rows in blank.groupby(["layer", "category"], sort=False):

@@ -109,7 +109,7 @@ def synthetic(tmp_path_factory):
     assets = gpd.GeoDataFrame({"name": ["Hub"], "category": [HUB], "places": ["100"]},
                               geometry=shapely.points([[10.0, 500.0]]), crs="EPSG:27700")
     placements = {"area": assetmap.place_demand(points, layer)}
-    return assets, {"area": layer}, demand, points, placements
+    return assetmap.join(assets, {"area": layer}), {"area": layer}, demand, points, placements
 
 
 def _gaps(synthetic, **options):
@@ -157,15 +157,61 @@ def test_taxonomy_thresholds_and_the_accessibility_index(synthetic):
 
 
 def test_suppression_hides_small_numbers_in_published_tables_only(synthetic):
-    table, _ = assetmap.gap_table(*synthetic, threshold=1500.0)
+    table, _ = assetmap.gap_table(*synthetic, threshold=1500.0, capacity="places")
     shown = publish(table, suppress_below=160).set_index("name")
     assert shown.loc["Q", "unmet_need"] == "[c]" and shown.loc["R", "unmet_need"] == 0
     assert shown.loc["Q", "coverage_children_pct"] == "[c]"  # 50 covered would show
+    # the score adds up Q's 150 beyond reach and its 150 deprived beyond reach; the places
+    # are shared among its 50 within reach
+    assert (shown.loc["Q", ["gap_score", "places_per_1000"]] == "[c]").all()
+    assert shown.loc["P", "gap_score"] == 50 and shown.loc["R", "places_per_1000"] == 400
     assert shown.loc["P", "coverage_children_pct"] == 0  # 0 of 200: nobody disclosed
     assert shown.loc["R", "population"] == 800
     assert table["unmet_need"].max() == 150  # the analysis is untouched
-    blank = publish(table, suppress_below=160, marker=None).set_index("name")
-    assert pd.isna(blank.loc["Q", "unmet_need"])
+
+
+def test_assets_count_in_the_areas_their_join_gave_them(synthetic):
+    assets, layers, *rest = synthetic
+    west = assets.set_geometry(shapely.points([[-100.0, 500.0]]))  # 100 m outside R
+    joined = assetmap.join(west.drop(columns=["area_code", "area_name", "area_match"]),
+                           layers, tolerance=200.0)
+    assert joined["area_match"].iloc[0] == "nearest"
+    table, _ = assetmap.gap_table(joined, layers, *rest, threshold=1500.0)
+    assert table.set_index("name")["assets"].to_dict() == {"R": 1, "Q": 0, "P": 0}
+    with pytest.raises(assetmap.AssetmapError, match="not joined to layer 'area'"):
+        assetmap.gap_table(west[["category", "geometry"]], layers, *rest)
+
+
+def test_no_suppressed_count_can_be_worked_out_from_the_published_figures(lsoa_gaps):
+    table = lsoa_gaps.table
+    shown = publish(table, counts=lsoa_gaps.demand.counts, suppress_below=10)
+    hidden = shown == "[c]"
+    figures = shown.drop(columns="priority").apply(pd.to_numeric, errors="coerce")
+    children = table["group"] == "children"
+    group = figures["population"].where(~children, figures["children"])
+    coverage = figures["coverage_residents_pct"].where(~children,
+                                                       figures["coverage_children_pct"])
+    beyond = group * (1 - coverage / 100)  # and within reach: group - beyond
+    hidden_beyond = hidden["coverage_residents_pct"].where(~children,
+                                                           hidden["coverage_children_pct"])
+    unmet, score = figures["unmet_need"], figures["gap_score"]
+    deprived = figures["decile1_2_pct"] == 100  # unmet_need is everyone beyond reach
+    attempts = {  # what a reader could work out (access 1, need 1, deciles 1-2)
+        "unmet_need from the score and coverage": (hidden["unmet_need"],
+                                                   2 * score * group / 100 - beyond),
+        "unmet_need from the score where all are deprived": (
+            hidden["unmet_need"] & deprived, score * group / 100),
+        "beyond reach from the score and unmet_need": (hidden_beyond,
+                                                       2 * score * group / 100 - unmet),
+        "beyond reach from unmet_need where all are deprived": (hidden_beyond & deprived,
+                                                                unmet),
+    }
+    assert hidden["unmet_need"].sum() >= 5 and hidden_beyond.sum() >= 5
+    for attempt, (secret, worked_out) in attempts.items():
+        assert worked_out[secret].isna().all(), attempt
+    if lsoa_gaps.table["threshold_m"].iloc[0] == 800:  # the reviewer's case: 8.2 children
+        case = shown[(shown["code"] == "E01010713") & children].iloc[0]
+        assert (case[["unmet_need", "gap_score", "coverage_children_pct"]] == "[c]").all()
 
 
 def test_unknown_category_is_a_one_line_error(synthetic):
@@ -181,6 +227,14 @@ def bradford_files(data):
     return {"population": folder / "population_lsoa.csv",
             "deprivation": folder / "imd2019_lsoa.csv",
             "postcodes": folder / "postcodes_bd.csv"}
+
+
+@pytest.fixture(scope="module", params=[400.0, 800.0])
+def lsoa_gaps(request, data, bradford_files):
+    """Schools and GP practices by LSOA: many small numbers to suppress."""
+    registers = [data / "bradford" / "schools.csv", data / "bradford" / "gp_practices.csv"]
+    return assetmap.gap_analysis(registers, by=["lsoa"], threshold=request.param,
+                                 **bradford_files)
 
 
 @pytest.fixture(scope="module")
@@ -298,6 +352,7 @@ def test_the_command_writes_csv_xlsx_and_geopackage_with_the_method(school_repor
     hidden = (csv.loc[csv["layer"] == "ward", "coverage_children_pct"] == "[c]").sum()
     coverage = polygons["coverage_children_pct"]  # suppressed: empty, the field numeric
     assert hidden > 0 and coverage.dtype.kind == "f" and coverage.isna().sum() == hidden
+    assert polygons["gap_score"].dtype.kind == "f" and polygons["rank"].dtype.kind == "i"
     assert "largest gaps for School" in result.stderr and "gap_score = 100" in result.stderr
 
 

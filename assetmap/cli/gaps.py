@@ -110,11 +110,12 @@ def gaps_command(registers, register_kwargs, by, population, deprivation, demand
             aggregation=aggregation, threshold=threshold, formula=formula, capacity=capacity,
             demand_columns=demand_columns, progress=progress, **register_kwargs)
         progress(f"Writing {output}")
-        written = write_gaps(result, output, suppress_below=suppress_below)
+        shown = publish(result.table, counts=result.demand.counts,
+                        suppress_below=suppress_below)
+        written = write_gaps(result, output, suppress_below=suppress_below, published=shown)
     print_audit_summary(result.audit)
     for warning in result.warnings:
         console.print(f"warning: {warning}", style="yellow", markup=False)
-    shown = publish(result.table, counts=result.demand.counts, suppress_below=suppress_below)
     method = result.method
     for item, value in method[method["item"].str.startswith("aggregation: ")].to_numpy():
         console.print(f"{item.removeprefix('aggregation: ')}: {value}", markup=False)
