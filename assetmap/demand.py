@@ -41,7 +41,7 @@ import shapely
 
 from .boundaries import BoundarySet, load_layer
 from .errors import AssetmapError
-from .join import assign_areas
+from .join import assign_areas, code_rank
 from .pipeline import layer_spec
 from .postcodes import PostcodeIndex
 from .registers import read_register
@@ -361,7 +361,7 @@ def place_demand(
     if method not in AGGREGATIONS:
         raise AssetmapError(f"unknown aggregation {method!r}; use {', '.join(AGGREGATIONS)}")
     codes = layer["code"].to_numpy()
-    rank = np.argsort(np.argsort(codes, kind="stable"))
+    rank = code_rank(codes)
     own, _ = assign_areas(np.asarray(points.geometry.array), np.asarray(layer.geometry.array),
                           rank=rank, tolerance=tolerance)
     small = points["small"].to_numpy()

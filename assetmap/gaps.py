@@ -24,7 +24,7 @@ the analysis itself never uses suppressed values.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +34,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from .boundaries import BoundarySet, load_boundary_set, load_layer
+from .boundaries import BoundarySet, as_boundary_set, load_layer
 from .demand import (
     Demand,
     Placement,
@@ -47,11 +47,10 @@ from .demand import (
 from .errors import AssetmapError
 from .join import count_by_area
 from .outputs import write_geo_layers, write_table, write_xlsx
-from .pipeline import join_registers
+from .pipeline import Progress, join_registers, no_progress
 from .settings import WORK_CRS
 from .taxonomy import Taxonomy, classify, load_taxonomy
 
-Progress = Callable[[str], None]
 #: Published cells withheld by :func:`publish` (the GSS convention for "confidential").
 SUPPRESSED = "[c]"
 #: Percentages: the count column each is a share of.
@@ -459,7 +458,7 @@ def gap_analysis(
     postcodes: str | Path | None = None,
     taxonomy: Taxonomy | None = None,
     crs: str = WORK_CRS,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
     **register_options,
 ) -> GapResult:
     """Registers to a gap table, as ``assetmap gaps`` runs it.
@@ -471,8 +470,7 @@ def gap_analysis(
     areas' representative points are used, e.g. ``"oa"``), places them in each layer by
     ``aggregation`` (:data:`assetmap.demand.AGGREGATIONS`) and runs :func:`gap_table`.
     """
-    progress = progress or (lambda message: None)
-    bset = boundaries if isinstance(boundaries, BoundarySet) else load_boundary_set(boundaries)
+    bset = as_boundary_set(boundaries)
     taxonomy = taxonomy or load_taxonomy()
     joined = join_registers(paths, layers=list(by), boundaries=bset, taxonomy=taxonomy,
                             postcodes=postcodes, category=_one(category), crs=crs,

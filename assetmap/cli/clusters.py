@@ -7,13 +7,14 @@ import click
 
 from ..clusters import build_clusters, cluster_overlap, write_clusters
 from ..outputs import write_table
-from .join import _layer_names
-from .options import console, print_audit_summary, progress_status, register_options
-
-
-def _print_warnings(warnings: list[str]) -> None:
-    for warning in warnings:
-        console.print(f"warning: {warning}", style="yellow", markup=False)
+from .options import (
+    console,
+    layer_names,
+    print_audit_summary,
+    print_warnings,
+    progress_status,
+    register_options,
+)
 
 
 @click.group("clusters")
@@ -86,7 +87,7 @@ def build_command(registers, register_kwargs, members, cluster, cluster_name, me
         progress(f"Writing {output}")
         written = write_clusters(result, output)
     print_audit_summary(result.audit)
-    _print_warnings(result.warnings)
+    print_warnings(result.warnings)
     difference, overlap = result.tiling
     console.print(f"{len(result.clusters)} clusters of {len(result.members)} sites tile "
                   f"{result.outline.area / 1e6:,.2f} km² (area difference {difference:+.4f}%, "
@@ -100,7 +101,7 @@ def build_command(registers, register_kwargs, members, cluster, cluster_name, me
 @click.option("-p", "--population", required=True, type=click.Path(dir_okay=False),
               help="People per small area (CSV or XLSX), e.g. the IoD2019 population "
                    "denominators (bradford/population_lsoa.csv).")
-@click.option("-l", "--layers", callback=_layer_names, default="ward,constituency",
+@click.option("-l", "--layers", callback=layer_names, default="ward,constituency",
               show_default=True, metavar="NAME,...",
               help="Layers to overlap with: names from the boundary set, boundary files, or "
                    "NAME=PATH.")
@@ -138,7 +139,7 @@ def overlap_command(clusters, population, layers, boundaries, population_layer,
             boundaries=boundaries, progress=progress)
         progress(f"Writing {output}")
         write_table(table, output)
-    _print_warnings(warnings)
+    print_warnings(warnings)
     for layer, rows in table.groupby("layer", sort=False):
         console.print(f"{layer}: {rows['cluster_code'].nunique()} clusters share "
                       f"{rows['code'].nunique()} areas ({len(rows)} pairs)")

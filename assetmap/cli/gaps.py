@@ -10,13 +10,20 @@ from rich.text import Text
 
 from ..demand import AGGREGATIONS
 from ..gaps import GapFormula, gap_analysis, publish, write_gaps
-from .join import _layer_names
-from .options import _roles, console, print_audit_summary, progress_status, register_options
+from .options import (
+    _roles,
+    console,
+    layer_names,
+    print_audit_summary,
+    print_warnings,
+    progress_status,
+    register_options,
+)
 
 
 @click.command("gaps")
 @register_options
-@click.option("--by", callback=_layer_names, default="ward", show_default=True,
+@click.option("--by", callback=layer_names, default="ward", show_default=True,
               metavar="NAME,...",
               help="Planning layers to report on: names from the boundary set (ward, "
                    "constituency, ...), boundary files, or NAME=PATH (pcn=pcn.gpkg).")
@@ -114,8 +121,7 @@ def gaps_command(registers, register_kwargs, by, population, deprivation, demand
                         suppress_below=suppress_below)
         written = write_gaps(result, output, suppress_below=suppress_below, published=shown)
     print_audit_summary(result.audit)
-    for warning in result.warnings:
-        console.print(f"warning: {warning}", style="yellow", markup=False)
+    print_warnings(result.warnings)
     method = result.method
     for item, value in method[method["item"].str.startswith("aggregation: ")].to_numpy():
         console.print(f"{item.removeprefix('aggregation: ')}: {value}", markup=False)

@@ -5,16 +5,12 @@ from __future__ import annotations
 import click
 
 from ..pipeline import join_registers, write_join
-from .options import console, print_audit_summary, progress_status, register_options
-
-
-def _layer_names(ctx, param, value: str | None) -> list[str] | None:
-    return [name.strip() for name in value.split(",") if name.strip()] if value else None
+from .options import console, layer_names, print_audit_summary, progress_status, register_options
 
 
 @click.command("join")
 @register_options
-@click.option("-l", "--layers", callback=_layer_names, metavar="NAME,...",
+@click.option("-l", "--layers", callback=layer_names, metavar="NAME,...",
               help="Layers to join: names from the boundary set (ward, constituency, lsoa, "
                    "...), boundary files, or NAME=PATH to join a file under a name of your "
                    "own (pcn=out/pcn.gpkg, as 'assetmap clusters build' writes it: assets "
@@ -24,15 +20,12 @@ def _layer_names(ctx, param, value: str | None) -> list[str] | None:
               help="Assets with their areas: .gpkg (QGIS), .geojson or .csv. Beside it go "
                    "<name>_counts.csv (assets per area and category) and <name>_audit.csv "
                    "(every register row).")
-@click.option("--tolerance", type=click.FloatRange(min=0), default=50.0, show_default=True,
-              help="Metres: a point this close outside every area takes the nearest one "
-                   "(flagged 'nearest').")
-def join_command(registers, register_kwargs, layers, output, tolerance) -> None:
+def join_command(registers, register_kwargs, layers, output) -> None:
     """Join asset registers to boundary layers.
 
     Each asset gets, for every layer, the code and name of the area it lies in and a
-    match flag: inside, border (on a shared boundary: the lowest code wins), nearest
-    (just outside the outline) or outside (no area).
+    match flag: inside, border (on an area's boundary: the lowest code it touches wins),
+    nearest (within --tolerance outside the outline) or outside (no area).
 
     \b
     Examples:
@@ -41,8 +34,8 @@ def join_command(registers, register_kwargs, layers, output, tolerance) -> None:
       assetmap join gp_practices.csv schools.csv --layers ward,pcn=out/pcn.gpkg
     """
     with progress_status() as progress:
-        result = join_registers(registers, layers=layers, tolerance=tolerance,
-                                progress=progress, **register_kwargs)
+        result = join_registers(registers, layers=layers, progress=progress,
+                                **register_kwargs)
         progress(f"Writing {output}")
         written = write_join(result, output)
     print_audit_summary(result.audit)

@@ -7,8 +7,7 @@ import click
 from ..gaps import read_gap_table
 from ..maps import SCHEMES, write_map
 from ..pipeline import map_registers
-from .join import _layer_names
-from .options import console, progress_status, register_options
+from .options import console, layer_names, progress_status, register_options
 
 
 def _pair(kind: str, convert):
@@ -27,7 +26,7 @@ def _pair(kind: str, convert):
 
 @click.command("map")
 @register_options
-@click.option("-l", "--layers", callback=_layer_names, metavar="NAME,...",
+@click.option("-l", "--layers", callback=layer_names, metavar="NAME,...",
               help="Boundary layers to draw (the first is shown on opening): names from the "
                    "boundary set or files. Default: every layer of the set.")
 @click.option("-m", "--measure", callback=_pair("LAYER:COLUMN", str), metavar="LAYER:COLUMN",
@@ -51,12 +50,10 @@ def _pair(kind: str, convert):
               help="Inline every script and stylesheet: the file needs no network (for "
                    "locked-down or offline machines).")
 @click.option("--title", default="", help="Title shown on the map.")
-@click.option("--tolerance", type=click.FloatRange(min=0), default=50.0, show_default=True,
-              help="Metres: a point this close outside every area takes the nearest one.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="map.html",
               show_default=True, help="The HTML file to write.")
 def map_command(registers, register_kwargs, layers, measure, gaps, scheme, classes, coverage,
-                tiles, offline, title, tolerance, output) -> None:
+                tiles, offline, title, output) -> None:
     """Draw assets and boundary layers on an interactive map (one HTML file).
 
     Assets appear as one layer per category in the taxonomy's colours and icons,
@@ -77,7 +74,7 @@ def map_command(registers, register_kwargs, layers, measure, gaps, scheme, class
                            tiles=tiles or ("none" if offline else "openstreetmap"))
         fmap = map_registers(registers, layers=layers, map_options=map_options,
                              measures=read_gap_table(gaps) if gaps else None,
-                             tolerance=tolerance, progress=progress, **register_kwargs)
+                             progress=progress, **register_kwargs)
         progress(f"Writing {output}")
         path = write_map(fmap, output, offline=offline)
     console.print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -10,6 +10,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from ..settings import EDGE_TOLERANCE_M
 from ..taxonomy import load_taxonomy
 
 console = Console(stderr=True, highlight=False)
@@ -23,6 +24,17 @@ def _roles(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"expected ROLE=COLUMN, got {value!r}")
         roles[role.strip().lower()] = column
     return roles
+
+
+def layer_names(ctx, param, value: str | None) -> list[str] | None:
+    """A comma-separated ``--layers``/``--by`` value as a list (None when empty)."""
+    names = [name.strip() for name in (value or "").split(",") if name.strip()]
+    return names or None
+
+
+def print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        console.print(f"warning: {warning}", style="yellow", markup=False)
 
 
 def register_options(command):
@@ -51,15 +63,20 @@ def register_options(command):
                           "built-in one. Repeatable."),
         click.option("--no-study-area", is_flag=True,
                      help="Do not reject rows outside the boundary set's study area."),
+        click.option("--tolerance", type=click.FloatRange(min=0), default=EDGE_TOLERANCE_M,
+                     show_default=True,
+                     help="Metres: a row this close outside the study area is kept, and a "
+                          "point this close outside every area of a layer takes the nearest "
+                          "one (flagged 'nearest')."),
     ]
 
     @functools.wraps(command)
     def wrapped(registers, boundaries, postcodes, sheet, roles, category, taxonomies,
-                no_study_area, **kwargs):
+                no_study_area, tolerance, **kwargs):
         register_kwargs = dict(
             boundaries=boundaries, postcodes=postcodes, sheet=sheet, roles=roles,
             category=category, taxonomy=load_taxonomy(*taxonomies),
-            use_study_area=not no_study_area)
+            use_study_area=not no_study_area, tolerance=tolerance)
         return command(registers=registers, register_kwargs=register_kwargs, **kwargs)
 
     for option in reversed(options):
