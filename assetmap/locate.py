@@ -2,7 +2,8 @@
 
 Precedence: geometry > easting/northing > latitude/longitude > postcode. A row is
 *located* by the first that works, or *rejected* with the reason the first one given
-failed. Latitude and longitude typed the wrong way round are swapped back and noted.
+failed. Latitude and longitude typed the wrong way round are swapped back and noted, and
+so are easting/northing columns (headed X/Y, say) that hold degrees.
 Located rows outside the study area, and duplicates (the same row again, the same ID, or
 the same name at the same place), are rejected too.
 """
@@ -20,7 +21,7 @@ import shapely
 
 from .errors import AssetmapError
 from .postcodes import PostcodeIndex, is_well_formed, normalise_postcodes
-from .registers import Register, read_register
+from .registers import Register, describe_roles, read_register
 from .settings import DUPLICATE_DISTANCE_M, EDGE_TOLERANCE_M, WORK_CRS
 from .taxonomy import Taxonomy, classify, load_taxonomy
 
@@ -32,6 +33,13 @@ AUDIT_COLUMNS = ["source", "row", "status", "reason", "method", "category", "not
 #: British National Grid extent (metres) and Great Britain in degrees.
 _GRID = {"easting": (1.0, 700_000.0), "northing": (1.0, 1_300_000.0)}
 _DEGREES = {"latitude": (49.8, 61.0), "longitude": (-8.7, 1.9)}
+#: Coordinate roles and the role they need beside them.
+_PARTNERS = {"easting": "northing", "northing": "easting", "latitude": "longitude",
+             "longitude": "latitude"}
+#: IDs that say there is no ID (as are IDs without a letter or digit, such as "-").
+_NO_ID = ("n/a", "na", "none", "tbc", "unknown", "null")
+#: Column names a GeoPackage reserves; register columns so named get " (register)".
+_RESERVED = ("fid", "geometry")
 
 
 def load_assets(
@@ -52,11 +60,14 @@ def load_assets(
     no type column; without it such a register's file name is tried (``schools.csv`` ->
     School), and the audit says so. ``sheet`` and ``roles`` apply to every register.
     Other parameters as for :func:`read_register`, :func:`locate` and :func:`classify`.
+    The audit's ``attrs["roles"]`` holds, per register file name, the columns used
+    (:func:`assetmap.registers.describe_roles`).
     """
     taxonomy = taxonomy or load_taxonomy()
-    assets, audits = [], []
+    assets, audits, used = [], [], {}
     for path in paths:
         register = read_register(path, sheet=sheet, roles=roles)
+        used[register.name] = describe_roles(register)
         located, audit = locate(register, postcodes=postcodes, study_area=study_area,
                                 tolerance=tolerance, crs=crs)
         labels, notes = categorise(located, register, taxonomy, category)
@@ -71,8 +82,9 @@ def load_assets(
     order = ASSET_COLUMNS + [c for c in frame.columns if c not in ASSET_COLUMNS]
     frame = frame[order]
     frame.columns = unique_casefold(frame.columns)
-    return (gpd.GeoDataFrame(frame, geometry="geometry", crs=crs),
-            pd.concat(audits, ignore_index=True)[AUDIT_COLUMNS])
+    audit = pd.concat(audits, ignore_index=True)[AUDIT_COLUMNS]
+    audit.attrs["roles"] = used
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs), audit
 
 
 def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
@@ -141,7 +153,9 @@ def locate(
     if {"easting", "northing"} <= register.roles.keys():
         rows.by_grid(register, crs)
     if {"latitude", "longitude"} <= register.roles.keys():
-        rows.by_degrees(register, crs)
+        rows.by_degrees(register.column("latitude"), register.column("longitude"),
+                        register.delimiter, crs)
+    rows.lone_coordinates(register)
     if "postcode" in register.roles:
         rows.by_postcode(register, postcodes)
     rows.reject_unlocated()
@@ -164,6 +178,9 @@ class _Rows:
         self.notes = pd.Series("", index=index, dtype=object)
         self.reason = pd.Series("", index=index, dtype=object)
         self.blank = (self.text == "").all(axis=1).to_numpy()
+        if isinstance(register.frame, gpd.GeoDataFrame):
+            geometry = register.frame.geometry
+            self.blank = self.blank & (geometry.isna() | geometry.is_empty).to_numpy()
         self.reason[self.blank] = "blank row"
         self.postcode = pd.Series("", index=index, dtype=object)
 
@@ -194,8 +211,17 @@ class _Rows:
         self.take(present, shapely.get_x(points), shapely.get_y(points), "geometry")
 
     def by_grid(self, register: Register, crs: str) -> None:
+        """Easting/northing; columns whose every value is GB degrees are read as
+        longitude/latitude instead, and the rows so located say so."""
         e_text, n_text = register.column("easting"), register.column("northing")
-        e, n = _number(e_text), _number(n_text)
+        if _all_degrees(_number(e_text, register.delimiter),
+                        _number(n_text, register.delimiter)):
+            self.by_degrees(n_text, e_text, register.delimiter, crs)
+            columns = f"{register.roles['easting']}/{register.roles['northing']}"
+            self.note((self.method == "latitude/longitude").to_numpy(),
+                      f"{columns} read as longitude/latitude")
+            return
+        e, n = _number(e_text, None), _number(n_text, None)  # metres: commas group thousands
         usable = _in_range(e, *_GRID["easting"]) & _in_range(n, *_GRID["northing"])
         if crs != WORK_CRS:
             e, n = pyproj.Transformer.from_crs(WORK_CRS, crs, always_xy=True).transform(e, n)
@@ -204,9 +230,9 @@ class _Rows:
         self.fail(given & ~usable, "easting/northing not usable ('" + e_text + "', '"
                   + n_text + "')")
 
-    def by_degrees(self, register: Register, crs: str) -> None:
-        lat_text, lon_text = register.column("latitude"), register.column("longitude")
-        lat, lon = _number(lat_text), _number(lon_text)
+    def by_degrees(self, lat_text: pd.Series, lon_text: pd.Series, delimiter: str | None,
+                   crs: str) -> None:
+        lat, lon = _number(lat_text, delimiter), _number(lon_text, delimiter)
         in_gb = _in_range(lat, *_DEGREES["latitude"]) & _in_range(lon, *_DEGREES["longitude"])
         swapped = ~in_gb & _in_range(lon, *_DEGREES["latitude"]) & _in_range(
             lat, *_DEGREES["longitude"])
@@ -221,6 +247,14 @@ class _Rows:
         self.fail(given & ~usable, "latitude/longitude not in Great Britain ('" + lat_text
                   + "', '" + lon_text + "')")
 
+    def lone_coordinates(self, register: Register) -> None:
+        """A coordinate whose partner column is missing is a problem of its row."""
+        for role, partner in _PARTNERS.items():
+            if role in register.roles and partner not in register.roles:
+                given = register.column(role) != ""
+                self.fail(given, pd.Series(f"{role} given but no {partner} column",
+                                           index=given.index))
+
     def by_postcode(self, register: Register, index: PostcodeIndex | None) -> None:
         raw = register.column("postcode")
         self.postcode = normalise_postcodes(raw)
@@ -233,7 +267,7 @@ class _Rows:
                                        index=raw.index))
             return
         x, y, found = index.lookup(self.postcode.where(well, ""))
-        usable = found & np.isfinite(x)
+        usable = given & well & found & np.isfinite(x)
         self.take(usable, x, y, "postcode")
         self.fail(given & ~found, "unknown postcode " + quoted)
         self.fail(given & found & ~usable, "postcode " + quoted + " has no grid reference")
@@ -258,24 +292,28 @@ class _Rows:
 
     def reject_duplicates(self, register: Register) -> None:
         rows = pd.Series(self.reason.index, index=self.reason.index)
-        located = self.located
-        same_row = _first_of_groups(rows, pd.util.hash_pandas_object(self.text, index=False),
-                                    located)
+        cells = self.text
+        if isinstance(register.frame, gpd.GeoDataFrame):
+            cells = pd.concat([cells, register.frame.geometry.to_wkb(hex=True)], axis=1)
+        same_row = _first_of_groups(rows, pd.util.hash_pandas_object(cells, index=False),
+                                    self.located)
         self._reject_copies(same_row, "exact duplicate of row ")
         ids = register.column("id").str.strip().str.casefold()
-        same_id = _first_of_groups(rows, ids, self.located & (ids != "").to_numpy())
+        real = ids.str.contains(r"[^\W_]") & ~ids.isin(_NO_ID)  # a letter or digit
+        same_id = _first_of_groups(rows, ids, self.located & real.to_numpy())
         self._reject_copies(same_id, "same ID as row ")
         self._reject_copies(self._same_name_and_place(register, rows),
                             "same name and location as row ")
 
     def _same_name_and_place(self, register: Register, rows: pd.Series) -> pd.Series:
         """For each located row, the first earlier row with its name within a few metres."""
-        names = _name_key(register.column("name"))
-        located = np.flatnonzero(self.located & (names != "").to_numpy())
+        names = _name_key(register.column("name")).to_numpy()
+        named = np.flatnonzero(self.located & (names != ""))
+        located = named[pd.Series(names[named]).duplicated(keep=False).to_numpy()]
         points = shapely.points(self.x[located], self.y[located])
         i, j = shapely.STRtree(points).query(points, predicate="dwithin",
                                              distance=DUPLICATE_DISTANCE_M)
-        keep = (i < j) & (names.to_numpy()[located[i]] == names.to_numpy()[located[j]])
+        keep = (i < j) & (names[located[i]] == names[located[j]])
         first = pd.Series(located[i[keep]]).groupby(located[j[keep]]).min()
         earlier = pd.Series(np.nan, index=rows.index)
         earlier.iloc[first.index.to_numpy()] = rows.to_numpy()[first.to_numpy()]
@@ -299,6 +337,8 @@ class _Rows:
         })[keep]
         role_columns = set(register.roles.values())
         others = self.text.loc[keep, [c for c in self.text.columns if c not in role_columns]]
+        others = others.rename(columns=lambda c: f"{c} (register)"
+                               if str(c).casefold() in _RESERVED else c)
         frame = pd.concat([standard.reset_index(drop=True), others.reset_index(drop=True)],
                           axis=1)
         frame.columns = unique_casefold(frame.columns)
@@ -339,13 +379,24 @@ def _text_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return text.astype(str).apply(lambda column: column.str.strip())
 
 
-def _number(text: pd.Series) -> np.ndarray:
-    return pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(
+def _number(text: pd.Series, delimiter: str | None) -> np.ndarray:
+    """Numbers as typed: commas are thousands separators, or decimal commas in a file
+    delimited by semicolons."""
+    comma = "." if delimiter == ";" else ""
+    return pd.to_numeric(text.str.replace(",", comma, regex=False), errors="coerce").to_numpy(
         dtype=float)
 
 
 def _in_range(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.isfinite(values) & (values >= low) & (values <= high)
+
+
+def _all_degrees(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether every x/y pair given is a place in Great Britain in degrees (either way round)."""
+    given = np.isfinite(x) & np.isfinite(y)
+    lon, lat = _DEGREES["longitude"], _DEGREES["latitude"]
+    degrees = (_in_range(x, *lon) & _in_range(y, *lat)) | (_in_range(x, *lat) & _in_range(y, *lon))
+    return bool(given.any() and degrees[given].all())
 
 
 def _name_key(names: pd.Series) -> pd.Series:

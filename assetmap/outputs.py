@@ -34,7 +34,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
 
 def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``frame`` whose text cells starting with ``= + - @`` are kept as text.
+    """Copy of ``frame`` whose text cells and headers starting with ``= + - @`` are kept as text.
 
     Such cells get a leading apostrophe, the spreadsheet convention for "this is text".
     Plain numbers typed as text (``-1.75``) are left alone: they are not formulas.
@@ -45,11 +45,19 @@ def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if values.dtype.kind in "biufcmM" or isinstance(values.dtype, gpd.array.GeometryDtype):
             continue
         text = values.astype(str)
-        risky = (values.notna() & text.str.startswith(_FORMULA_START)
-                 & ~text.str.match(_PLAIN_NUMBER))
+        risky = values.notna() & _formula_like(text)
         if risky.any():
             out[column] = values.astype(object).where(~risky, "'" + text)
+    headers = pd.Series(out.columns, dtype=object)
+    risky = _formula_like(headers.astype(str))
+    if risky.any():
+        out.columns = headers.where(~risky, "'" + headers.astype(str))
     return out
+
+
+def _formula_like(text: pd.Series) -> pd.Series:
+    """Whether text would start a formula in a spreadsheet (plain numbers do not)."""
+    return text.str.startswith(_FORMULA_START) & ~text.str.match(_PLAIN_NUMBER)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -26,6 +26,8 @@ from .settings import WORK_CRS
 #: A well-formed UK postcode once normalised (outward code, one space, inward code).
 POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
 _CODEPOINT_COLUMNS = {"postcode": 0, "easting": 2, "northing": 3}
+#: Part of the cache file name: raise it when the index built from a file changes.
+_CACHE_VERSION = 2
 
 
 def normalise_postcodes(values: pd.Series) -> pd.Series:
@@ -47,7 +49,6 @@ class PostcodeIndex:
     postcodes: np.ndarray  # bytes, sorted, unique
     easting: np.ndarray
     northing: np.ndarray
-    source: str = ""
 
     def __len__(self) -> int:
         return len(self.postcodes)
@@ -92,26 +93,27 @@ class PostcodeIndex:
         cached = _cache_file(files, columns) if cache else None
         if cached is not None and cached.exists():
             with np.load(cached) as saved:
-                return cls(saved["postcodes"], saved["easting"], saved["northing"], str(path))
+                return cls(saved["postcodes"], saved["easting"], saved["northing"])
         table = pd.concat([_read_postcode_csv(f, columns) for f in files], ignore_index=True)
-        index = cls._from_table(table, str(path))
+        index = cls._from_table(table, path)
         if cached is not None:
             _save_atomically(cached, index)
         return index
 
     @classmethod
-    def _from_table(cls, table: pd.DataFrame, source: str) -> PostcodeIndex:
+    def _from_table(cls, table: pd.DataFrame, path: Path) -> PostcodeIndex:
+        """The index of well-formed postcodes (blank and malformed ones are left out)."""
         postcodes = normalise_postcodes(table["postcode"])
-        table = table.assign(postcode=postcodes).drop_duplicates("postcode").sort_values(
-            "postcode")
+        table = table.assign(postcode=postcodes)[is_well_formed(postcodes)]
+        table = table.drop_duplicates("postcode").sort_values("postcode")
         if table.empty:
-            raise AssetmapError("postcode file holds no postcodes", file=source)
+            raise AssetmapError("postcode file holds no well-formed postcodes", file=path)
         keys = table["postcode"].str.encode("ascii", errors="replace").to_numpy(dtype="S8")
         x = table["easting"].to_numpy(float, copy=True)
         y = table["northing"].to_numpy(float, copy=True)
         no_position = (x <= 0) & (y <= 0)
         x[no_position], y[no_position] = np.nan, np.nan
-        return cls(keys, x, y, source)
+        return cls(keys, x, y)
 
 
 def _read_postcode_csv(path: Path, columns: dict[str, str] | None) -> pd.DataFrame:
@@ -147,7 +149,7 @@ def _cache_dir() -> Path:
 
 
 def _cache_file(files: list[Path], columns: dict[str, str] | None) -> Path:
-    digest = hashlib.sha1(repr(sorted((columns or {}).items())).encode())
+    digest = hashlib.sha1(f"{_CACHE_VERSION}|{sorted((columns or {}).items())!r}".encode())
     for f in files:
         stat = f.stat()
         digest.update(f"{f.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())

@@ -10,13 +10,17 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyogrio
 
 from .errors import AssetmapError
 from .settings import WORK_CRS
@@ -38,8 +42,10 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
 #: Fallback: a header containing one of these words takes the role (when no exact match).
 _ROLE_WORDS = {"postcode": "postcode", "latitude": "latitude", "longitude": "longitude",
                "easting": "easting", "northing": "northing", "name": "name"}
-_TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 _HEADER_SEARCH_ROWS = 30
+#: CSV delimiters tried, and how many lines are used to choose one.
+_DELIMITERS = ",;\t|"
+_DELIMITER_SEARCH_ROWS = 50
 
 
 @dataclass
@@ -51,6 +57,7 @@ class Register:
     roles: dict[str, str] = field(default_factory=dict)
     header_row: int = 1
     encoding: str | None = None
+    delimiter: str | None = None
 
     @property
     def name(self) -> str:
@@ -92,6 +99,18 @@ def detect_roles(columns, explicit: dict[str, str] | None = None, *, file=None) 
     return roles
 
 
+def describe_roles(register: Register) -> str:
+    """The column of each role, e.g. ``"name: Site Name, postcode: Post Code"``.
+
+    A column whose header is not one of the role's usual names (found by a word in it, or
+    named explicitly) is marked ``(no exact match)``.
+    """
+    parts = [f"{role}: {column}" + ("" if normalise_header(column) in ROLE_NAMES[role]
+                                    else " (no exact match)")
+             for role in ROLE_NAMES if (column := register.roles.get(role)) is not None]
+    return ", ".join(parts) or "no column has a role"
+
+
 def read_register(
     path: str | Path,
     *,
@@ -106,8 +125,8 @@ def read_register(
         CSV (UTF-8 with or without BOM, or Windows-1252), XLSX, or any format OGR reads
         (GeoJSON, GeoPackage, Shapefile, ...).
     sheet
-        XLSX sheet name (or 1-based number), or the layer of a multi-layer OGR file.
-        Default: the first.
+        XLSX sheet name (or 1-based number), or the layer (name or number) of a
+        multi-layer OGR file. Default: the first sheet; a file with several layers needs it.
     roles
         Explicit ``{role: column}`` choices, overriding detection. Roles: see :data:`ROLE_NAMES`.
     """
@@ -117,11 +136,12 @@ def read_register(
     if path.is_dir():
         raise AssetmapError("is a folder, not a register file", file=path)
     suffix = path.suffix.lower()
-    encoding = None
+    encoding = delimiter = None
+    merged: list[tuple[int, int, int, int]] = []
     if suffix in {".csv", ".txt", ".tsv"}:
-        rows, encoding = _csv_rows(path)
+        rows, encoding, delimiter = _csv_rows(path)
     elif suffix in {".xlsx", ".xlsm"}:
-        rows = _xlsx_rows(path, sheet)
+        rows, merged = _xlsx_rows(path, sheet)
     elif suffix == ".xls":
         raise AssetmapError("old .xls workbooks are not read; save it as .xlsx", file=path)
     else:
@@ -131,12 +151,13 @@ def read_register(
     if not rows or not any(any(cell for cell in row) for row in rows):
         raise AssetmapError("the file is empty", file=path)
     header = _find_header(rows)
+    _fill_merged(rows, merged, header)
     frame = _table(rows, header)
     return Register(path, frame, detect_roles(frame.columns, roles, file=path),
-                    header_row=header + 1, encoding=encoding)
+                    header_row=header + 1, encoding=encoding, delimiter=delimiter)
 
 
-def _csv_rows(path: Path) -> tuple[list[list[str]], str]:
+def _csv_rows(path: Path) -> tuple[list[list[str]], str, str]:
     data = path.read_bytes()
     utf8 = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
     for encoding in (utf8, "cp1252", "latin-1"):
@@ -147,58 +168,113 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], str]:
             continue
     if "\x00" in text:
         raise AssetmapError("not a text file (contains NUL bytes)", file=path)
-    sample = text[:20000]
-    delimiter = max(",;\t|", key=sample.count)
+    delimiter = _delimiter(text)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return [[cell.strip() for cell in row] for row in rows], encoding
+    return [[cell.strip() for cell in row] for row in rows], encoding, delimiter
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> list[list[str]]:
+def _delimiter(text: str) -> str:
+    """The delimiter splitting the first lines most consistently: the most lines with one
+    number (above 1) of fields, then the most fields; a comma on a tie."""
+    def consistency(delimiter: str) -> tuple[int, int]:
+        lines = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            widths = Counter(len(row) for row in itertools.islice(lines, _DELIMITER_SEARCH_ROWS))
+        except csv.Error:  # e.g. a quote left open to the end of the file
+            return 0, 0
+        return max(((n, width) for width, n in widths.items() if width > 1), default=(0, 0))
+
+    return max(_DELIMITERS, key=consistency)
+
+
+def _xlsx_rows(path: Path, sheet: str | None
+               ) -> tuple[list[list[str]], list[tuple[int, int, int, int]]]:
+    """Cells as text, and the merged ranges (``min_col, min_row, max_col, max_row``)."""
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(path, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise AssetmapError(f"cannot read as an Excel workbook ({exc})", file=path) from None
     try:
-        names = book.sheetnames
-        if sheet is None:
-            chosen = names[0]
-        elif sheet in names:
-            chosen = sheet
-        elif str(sheet).isdigit() and 1 <= int(sheet) <= len(names):
-            chosen = names[int(sheet) - 1]
-        else:
-            raise AssetmapError(f"no sheet {sheet!r}; sheets are {', '.join(names)}", file=path)
-        return [[_cell_text(v) for v in row]
-                for row in book[chosen].iter_rows(min_row=1, values_only=True)]
+        chosen = book[_choose(book.sheetnames, sheet, "sheet", path)]
+        rows = [[_cell_text(v) for v in row] for row in chosen.iter_rows(values_only=True)]
+        return rows, [cells.bounds for cells in chosen.merged_cells.ranges]
     finally:
         book.close()
 
 
+def _choose(names: list[str], wanted: str | int | None, kind: str, path: Path) -> str:
+    """The sheet or layer ``wanted`` names or numbers (from 1); the first if not given."""
+    if not names:
+        raise AssetmapError(f"the file holds no {kind}s", file=path)
+    if wanted is None:
+        return names[0]
+    if wanted in names:
+        return wanted
+    if str(wanted).isdigit() and 1 <= int(wanted) <= len(names):
+        return names[int(wanted) - 1]
+    raise AssetmapError(f"no {kind} {wanted!r}; {kind}s are {', '.join(names)}", file=path)
+
+
+def _fill_merged(rows: list[list[str]], merged: list[tuple[int, int, int, int]],
+                 header: int) -> None:
+    """Give every cell of a merged range below the header its top-left value."""
+    for left, top, right, bottom in merged:
+        if top - 1 > header:
+            for row in rows[top - 1:bottom]:
+                row[left - 1:right] = [rows[top - 1][left - 1]] * (right - left + 1)
+
+
 def _cell_text(value) -> str:
+    """One workbook cell as text, by the rules of :func:`_column_text`."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return (value.date().isoformat() if value.time() == time()
+                else value.isoformat(timespec="seconds"))
+    if isinstance(value, date | time):
         return value.isoformat()
     return str(value).strip()
 
 
+def _column_text(values: pd.Series) -> pd.Series:
+    """A column as the text a person typed: whole-number floats without ``.0``, dates as
+    ISO dates (with the time when not midnight), nulls as ``""``, spaces trimmed."""
+    if values.dtype.kind == "f":
+        whole = np.isfinite(values) & (values % 1 == 0) & (values.abs() < 2**53)
+        text = values.astype(str).where(~whole, values.where(whole, 0).astype("int64").astype(str))
+    elif values.dtype.kind == "M":
+        text = values.dt.strftime("%Y-%m-%d").where(
+            values.dt.normalize() == values, values.dt.strftime("%Y-%m-%dT%H:%M:%S"))
+    else:
+        text = values.astype(str).str.strip()
+    return text.where(values.notna(), "")
+
+
 def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
-        frame = gpd.read_file(path, layer=layer)
+        layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except Exception as exc:
+        raise AssetmapError(f"cannot read as a register ({_first_line(exc)})", file=path) from None
+    if layer is None and len(layers) > 1:
+        raise AssetmapError(f"has several layers ({', '.join(layers)}); choose one with --sheet",
+                            file=path)
+    chosen = _choose(layers, layer, "layer", path)
+    try:
+        frame = gpd.read_file(path, layer=chosen)
     except Exception as exc:
         raise AssetmapError(f"cannot read as a register ({_first_line(exc)})", file=path) from None
     if frame.crs is None:
         raise AssetmapError("the file has no coordinate reference system (CRS)", file=path)
     frame = frame.to_crs(WORK_CRS)
-    text = frame.drop(columns="geometry").astype(object)
-    text = text.where(text.notna(), "").astype(str).apply(lambda s: s.str.strip())
-    text["geometry"] = frame.geometry
+    attributes = frame.drop(columns=frame.geometry.name)
+    text = pd.DataFrame({column: _column_text(attributes[column]) for column in attributes},
+                        index=attributes.index)
     text.index = pd.RangeIndex(1, len(frame) + 1, name="row")  # feature number
-    return gpd.GeoDataFrame(text, geometry="geometry", crs=WORK_CRS)
+    return gpd.GeoDataFrame(text, geometry=frame.geometry.to_numpy(), crs=WORK_CRS)
 
 
 def _first_line(exc: Exception) -> str:

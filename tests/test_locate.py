@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyproj
 import pytest
 import shapely
 
 import assetmap
+from assetmap import write_geo
 
 # A register as people type them: a title row and a blank row above the header, mixed
 # postcode spellings, swapped lat/long, blank rows, duplicates, an invalid postcode, a
@@ -132,8 +135,6 @@ def test_precedence_geometry_then_grid_then_degrees_then_postcode(tmp_path, gb_p
 
 
 def test_a_register_with_geometry_is_located_by_it(tmp_path, gb_postcodes):
-    import geopandas as gpd
-
     frame = gpd.GeoDataFrame({"Name": ["Hub", "No shape"], "Postcode": ["BD7 1DP", "BD1 1AF"]},
                              geometry=[shapely.Point(-1.76, 53.79), None], crs=4326)
     path = tmp_path / "hubs.gpkg"
@@ -168,3 +169,96 @@ def test_the_register_template_validates(gb_postcodes):
     assets, audit = assetmap.load_assets([template], postcodes=gb_postcodes)
     assert list(audit["status"]) == ["located"]
     assert list(assets["category"]) == ["Community centre"]
+
+
+def _located(tmp_path, text: str, postcodes=None, name: str = "sites.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return assetmap.locate(assetmap.read_register(path), postcodes=postcodes)
+
+
+def test_blank_and_malformed_postcodes_are_not_found_even_in_an_index_that_holds_them(
+        tmp_path):
+    old = assetmap.PostcodeIndex(np.array([b"", b"BD7 1DP"], dtype="S8"),
+                                 np.array([415000.0, 415660.0]), np.array([433000.0, 432832.0]))
+    _, audit = _located(tmp_path, "name,postcode\nA,\nB,XX1 ZZZ\nC,BD7 1DP\n", old)
+    assert list(audit["method"]) == ["", "", "postcode"]
+    assert list(audit["reason"]) == ["no location: no coordinates or postcode",
+                                     "malformed postcode 'XX1 ZZZ'", ""]
+
+
+def test_features_with_a_geometry_but_no_attributes_are_located_not_blank(tmp_path):
+    path = tmp_path / "points.gpkg"
+    gpd.GeoDataFrame({"Name": [None, None, "Hub", None]},
+                     geometry=[shapely.Point(-1.76, 53.79), shapely.Point(-1.75, 53.80), None,
+                               None], crs=4326).to_file(path)
+    assets, audit = assetmap.locate(assetmap.read_register(path))
+    assert list(audit["status"]) == ["located", "located", "rejected", "rejected"]
+    assert list(audit["reason"])[2:] == ["no location: no coordinates or postcode", "blank row"]
+    assert len(assets) == 2
+
+
+def test_decimal_commas_in_a_semicolon_file_are_decimal_points(tmp_path):
+    assets, audit = _located(tmp_path, "Name;Lat;Long\nHall;53,795;-1,759\n")
+    assert list(audit["method"]) == ["latitude/longitude"]
+    expected = pyproj.Transformer.from_crs(4326, 27700, always_xy=True).transform(-1.759, 53.795)
+    assert assets.geometry[0].distance(shapely.Point(expected)) < 0.01
+    assets, _ = _located(tmp_path, "Name;Easting;Northing\nHall;415,660;432,832\n")
+    assert (assets.geometry[0].x, assets.geometry[0].y) == (415660, 432832)  # thousands
+
+
+def test_register_columns_named_fid_or_geometry_are_kept_and_written(tmp_path, gb_postcodes):
+    path = tmp_path / "sites.csv"
+    path.write_text("name,postcode,FID,geometry\nHall,BD7 1DP,17,POINT (1 2)\n",
+                    encoding="utf-8")
+    assets, _ = assetmap.load_assets([path], postcodes=gb_postcodes)
+    back = gpd.read_file(write_geo(assets, tmp_path / "assets.gpkg"))
+    assert back.loc[0, "FID (register)"] == "17"
+    assert back.loc[0, "geometry (register)"] == "POINT (1 2)"
+    assert (back.geometry[0].x, back.geometry[0].y) == (415660, 432832)
+
+
+def test_placeholder_ids_are_not_ids_when_looking_for_duplicates(tmp_path):
+    rows = [f"{name},53.79,{-1.70 - i / 100},{id_}" for i, (name, id_) in enumerate([
+        ("A", "n/a"), ("B", "N/A"), ("C", "-"), ("D", "--"), ("E", "unknown"), ("F", "TBC"),
+        ("G", "null"), ("H", ""), ("I", "X1"), ("J", "x1")])]
+    _, audit = _located(tmp_path, "name,lat,long,id\n" + "\n".join(rows) + "\n")
+    assert list(audit["reason"]) == [""] * 9 + ["same ID as row 10"]
+
+
+@pytest.mark.parametrize("column, partner", [("latitude", "longitude"), ("Easting", "northing")])
+def test_a_coordinate_without_its_partner_column_is_the_reason_a_row_is_not_located(
+        tmp_path, gb_postcodes, column, partner):
+    _, audit = _located(tmp_path, f"name,{column},postcode\nA,53.79,\nB,53.79,BD7 1DP\nC,,\n",
+                        gb_postcodes)
+    role = column.lower()
+    assert list(audit["reason"]) == [f"{role} given but no {partner} column", "",
+                                     "no location: no coordinates or postcode"]
+    assert audit["method"][1] == "postcode"
+
+
+def test_x_and_y_columns_holding_degrees_are_read_as_longitude_and_latitude(tmp_path):
+    assets, audit = _located(tmp_path, "name,X,Y\nA,-1.7594,53.796\nB,53.7965,-1.7350\n")
+    assert list(audit["method"]) == ["latitude/longitude"] * 2
+    assert all("X/Y read as longitude/latitude" in notes for notes in audit["notes"])
+    expected = pyproj.Transformer.from_crs(4326, 27700, always_xy=True).transform(-1.7594, 53.796)
+    assert assets.geometry[0].distance(shapely.Point(expected)) < 0.01
+
+
+def test_only_repeated_names_are_searched_for_duplicates_at_the_same_place(
+        tmp_path, monkeypatch):
+    sizes = []
+    tree = shapely.STRtree
+    monkeypatch.setattr(shapely, "STRtree",
+                        lambda geoms, **options: sizes.append(len(geoms)) or tree(geoms, **options))
+    _, audit = _located(tmp_path, "name,lat,long\nA,53.79,-1.76\nB,53.79,-1.76\n"
+                                  "a.,53.79,-1.76\nC,53.80,-1.70\n")
+    assert list(audit["reason"]) == ["", "", "same name and location as row 2", ""]
+    assert sizes == [2]
+
+
+def test_load_assets_records_the_column_roles_of_each_register(tmp_path, gb_postcodes):
+    path = tmp_path / "list.csv"
+    path.write_text("Site,Post Code\nA,BD7 1DP\n", encoding="utf-8")
+    _, audit = assetmap.load_assets([path], postcodes=gb_postcodes, category="gp surgery")
+    assert audit.attrs["roles"] == {"list.csv": "postcode: Post Code"}

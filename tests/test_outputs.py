@@ -90,3 +90,10 @@ def test_write_geo_rejects_an_unknown_format(tmp_path, points):
     with pytest.raises(AssetmapError, match="unknown output format"):
         write_geo(points, tmp_path / "assets.txt")
     assert not (tmp_path / "assets.txt").exists()
+
+
+def test_column_headers_are_defused_like_cells(tmp_path):
+    frame = pd.DataFrame({"=cmd|' /C calc'!A0": ["a"], "-2": ["b"], "@sum": ["c"], "name": ["d"]})
+    back = pd.read_csv(write_table(frame, tmp_path / "out.csv"), encoding="utf-8-sig", dtype=str)
+    assert list(back.columns) == ["'=cmd|' /C calc'!A0", "-2", "'@sum", "name"]
+    assert frame.columns[0] == "=cmd|' /C calc'!A0"  # the caller's frame is not changed

@@ -121,3 +121,21 @@ def test_a_postcode_file_without_a_postcode_column_is_an_error(tmp_path):
 def test_missing_postcodes_normalise_to_blank():
     result = normalise_postcodes(pd.Series(["bd71dp", None, float("nan")], dtype=object))
     assert list(result) == ["BD7 1DP", "", ""]
+
+
+def test_blank_and_malformed_postcodes_are_left_out_of_the_index(tmp_path):
+    path = tmp_path / "postcodes.csv"
+    path.write_text("Postcode,Easting,Northing\nBD7 1DP,415660,432832\n,415000,433000\n"
+                    "not known,416000,434000\nBD7,417000,435000\n", encoding="utf-8")
+    index = PostcodeIndex.from_file(path, cache=False)
+    assert index.postcodes.tolist() == [b"BD7 1DP"]
+    assert _lookup(index, "", "BD7 1DP")[2].tolist() == [False, True]
+
+
+def test_the_cache_file_depends_on_the_cache_format_version(tmp_path, monkeypatch):
+    path = tmp_path / "bd.csv"
+    path.write_text(CODEPOINT_BD, encoding="utf-8")
+    before = assetmap.postcodes._cache_file([path], None)
+    monkeypatch.setattr(assetmap.postcodes, "_CACHE_VERSION",
+                        assetmap.postcodes._CACHE_VERSION + 1)
+    assert assetmap.postcodes._cache_file([path], None) != before

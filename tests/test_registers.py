@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 
 import geopandas as gpd
 import openpyxl
+import pandas as pd
 import pyproj
 import pytest
 import shapely
 
 import assetmap
-from assetmap import AssetmapError, read_register
+from assetmap import AssetmapError, read_register, registers
 
 TEXT = ("Name,Type,Postcode\r\n"
         "Café Central,Community centre,BD7 1DP\r\n"
@@ -157,3 +159,86 @@ def test_geojson_register_is_read_as_text_with_geometry_in_british_national_grid
     assert register.roles == {"id": "Ref", "name": "Name", "type": "Category"}
     expected = pyproj.Transformer.from_crs(4326, 27700, always_xy=True).transform(-1.76, 53.79)
     assert register.frame.geometry[1].distance(shapely.Point(expected)) < 0.01
+
+
+@pytest.mark.parametrize("text, delimiter, expected", [
+    ("Name,Opening hours,Postcode\n"
+     "Hall,Mon 9-5; Tue 9-5; Wed 9-5; Thu 9-5; Fri 9-5,BD7 1DP\n"
+     "Library,Mon 9-1; Tue 9-1; Wed 9-1; Thu 9-1; Fri 9-1,BD1 1AF\n",
+     ",", ["Hall", "Mon 9-5; Tue 9-5; Wed 9-5; Thu 9-5; Fri 9-5", "BD7 1DP"]),
+    ("Name;Address;Postcode\n"
+     "Hall;Unit 1, 2 High St, Little Horton, Bradford, West Yorkshire;BD7 1DP\n"
+     "Library;Princes Way, City Centre, Bradford, West Yorkshire;BD1 1AF\n",
+     ";", ["Hall", "Unit 1, 2 High St, Little Horton, Bradford, West Yorkshire", "BD7 1DP"]),
+    ("Venues\nName\tPostcode\tNotes\nHall\tBD7 1DP\ta, b, c, d\n",
+     "\t", ["Hall", "BD7 1DP", "a, b, c, d"]),
+], ids=["semicolons in a comma file", "commas in a semicolon file", "tab file with a title"])
+def test_the_delimiter_is_the_one_that_splits_the_lines_consistently(
+        tmp_path, text, delimiter, expected):
+    path = tmp_path / "venues.csv"
+    path.write_text(text, encoding="utf-8")
+    register = read_register(path)
+    assert register.frame.iloc[0].tolist() == expected
+    assert register.delimiter == delimiter
+
+
+def test_ogr_integers_with_gaps_and_dates_are_read_as_typed(tmp_path):
+    path = tmp_path / "hubs.gpkg"
+    gpd.GeoDataFrame(
+        {"Ref": [107301, None, 3], "Size": [1.5, None, 2.0], "Name": [" Hub ", None, "C"],
+         "Opened": pd.to_datetime(["2020-01-05", "2021-02-03 10:30", None], format="ISO8601")},
+        geometry=[shapely.Point(-1.76, 53.79)] * 3, crs=4326).to_file(path)
+    frame = read_register(path).frame
+    assert frame["Ref"].tolist() == ["107301", "", "3"]
+    assert frame["Size"].tolist() == ["1.5", "", "2"]
+    assert frame["Name"].tolist() == ["Hub", "", "C"]
+    assert frame["Opened"].tolist() == ["2020-01-05", "2021-02-03T10:30:00", ""]
+
+
+def test_xlsx_dates_are_iso_dates_and_merged_body_cells_keep_their_value(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Community venues register 2025"])
+    sheet.merge_cells("A1:D1")  # a title across the columns: not copied along the row
+    sheet.append(["Name", "Type", "Postcode", "Opened"])
+    sheet.append(["Hall", "Community centre", "BD7 1DP", datetime(2020, 1, 5)])
+    sheet.append(["Annexe", None, "BD7 1DQ", datetime(2021, 2, 3, 10, 30)])
+    sheet.append(["Library", "Library", "BD1 1AF", None])
+    sheet.merge_cells("B3:B4")
+    path = tmp_path / "venues.xlsx"
+    book.save(path)
+    register = read_register(path)
+    assert register.header_row == 2 and register.frame.columns[0] == "Name"
+    assert register.frame["Type"].tolist() == ["Community centre", "Community centre", "Library"]
+    assert register.frame["Opened"].tolist() == ["2020-01-05", "2021-02-03T10:30:00", ""]
+
+
+@pytest.fixture()
+def two_layers(tmp_path):
+    path = tmp_path / "assets.gpkg"
+    for layer, name in (("hubs", "Hub"), ("libraries", "Library")):
+        gpd.GeoDataFrame({"Name": [name]}, geometry=[shapely.Point(-1.76, 53.79)],
+                         crs=4326).to_file(path, layer=layer)
+    return path
+
+
+def test_a_multi_layer_register_needs_a_layer_and_the_error_lists_them(two_layers, recwarn):
+    message = _one_line_error(two_layers)
+    assert message == f"{two_layers}: has several layers (hubs, libraries); choose one with --sheet"
+    assert _one_line_error(two_layers, sheet="shops") == (
+        f"{two_layers}: no layer 'shops'; layers are hubs, libraries")
+    assert not recwarn.list
+
+
+@pytest.mark.parametrize("layer", ["libraries", 2, "2"])
+def test_a_layer_is_chosen_by_name_or_number_without_warnings(two_layers, layer, recwarn,
+                                                              capfd):
+    assert read_register(two_layers, sheet=layer).frame["Name"].tolist() == ["Library"]
+    assert not recwarn.list and capfd.readouterr().err == ""
+
+
+def test_describe_roles_names_each_role_column_and_marks_word_matches(tmp_path):
+    path = tmp_path / "venues.csv"
+    path.write_text("Ref,Contact name,Post Code,Notes\nV1,Hall,BD7 1DP,\n", encoding="utf-8")
+    assert registers.describe_roles(read_register(path)) == (
+        "id: Ref, name: Contact name (no exact match), postcode: Post Code")
