@@ -33,6 +33,13 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
+def refuse_to_overwrite(output: str | Path, inputs) -> None:
+    """A one-line error if ``output`` is one of the ``inputs`` (inputs are never modified)."""
+    output = Path(output)
+    if output.exists() and any(Path(i).exists() and output.samefile(i) for i in inputs):
+        raise AssetmapError("is an input: choose another output file", file=output)
+
+
 def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``frame`` whose text cells and headers starting with ``= + - @`` are kept as text.
 

@@ -113,3 +113,22 @@ def test_help_teaches_with_examples(command, teaches):
 def _write(path, content: bytes):
     path.write_bytes(content)
     return path
+
+
+@pytest.mark.parametrize("command, option", [("validate", "-r"), ("join", "-o"),
+                                             ("map", "-o")])
+def test_an_output_never_replaces_an_input(tmp_path, command, option):
+    register = _write(tmp_path / "venues.csv", b"Name,Postcode\nHub,BD7 1DP\n")
+    result = run(command, register, option, register)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"assetmap: error: {register}: is an input: choose "
+                                     "another output file")
+    assert register.read_bytes() == b"Name,Postcode\nHub,BD7 1DP\n"
+
+
+def test_validate_says_which_columns_it_used(tmp_path):
+    register = _write(tmp_path / "venues.csv",
+                      b"Site Name,Post Code,Contact name\nHub,BD7 1DP,Jo\n")
+    result = run("validate", register, "-r", tmp_path / "r.csv")
+    assert result.exit_code == 0
+    assert "venues.csv columns: name: Site Name, postcode: Post Code" in result.stderr

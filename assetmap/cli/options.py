@@ -10,6 +10,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from ..outputs import refuse_to_overwrite
 from ..settings import EDGE_TOLERANCE_M
 from ..taxonomy import load_taxonomy
 
@@ -73,6 +74,9 @@ def register_options(command):
     @functools.wraps(command)
     def wrapped(registers, boundaries, postcodes, sheet, roles, category, taxonomies,
                 no_study_area, tolerance, **kwargs):
+        for name in ("output", "report"):  # outputs never replace an input
+            if kwargs.get(name):
+                refuse_to_overwrite(kwargs[name], registers)
         register_kwargs = dict(
             boundaries=boundaries, postcodes=postcodes, sheet=sheet, roles=roles,
             category=category, taxonomy=load_taxonomy(*taxonomies),
@@ -101,6 +105,8 @@ def print_audit_summary(audit: pd.DataFrame) -> None:
         table.add_row(str(source), f"{len(status):,}", f"{(status == 'located').sum():,}",
                       f"{(status == 'rejected').sum():,}")
     console.print(table)
+    for source, roles in audit.attrs.get("roles", {}).items():
+        console.print(f"{source} columns: {roles}", markup=False)
     rejected = audit[audit["status"] == "rejected"]
     if len(rejected):
         kinds = rejected["reason"].str.replace(r"\s*('[^']*'|\([^)]*\)|\d+)", "", regex=True)
