@@ -103,7 +103,7 @@ def make_map(
     for index, (name, layer) in enumerate(web.items()):
         shaded = measure is not None and measure[0] == name
         _boundary_layer(layer, _escape(labels[name]), show=index == 0 and measure is None,
-                        measure=measure[1] if shaded else None, scheme=scheme,
+                        measure=measure if shaded else None, scheme=scheme,
                         classes=classes, fmap=fmap).add_to(fmap)
     if coverage is not None:
         _coverage_layer(assets, *coverage).add_to(fmap)
@@ -209,8 +209,9 @@ def _outline(layers: Mapping[str, gpd.GeoDataFrame]) -> folium.GeoJson:
                           interactive=False)
 
 
-def _boundary_layer(layer: gpd.GeoDataFrame, label: str, *, show: bool, measure: str | None,
-                    scheme: str, classes: int, fmap: folium.Map) -> folium.GeoJson:
+def _boundary_layer(layer: gpd.GeoDataFrame, label: str, *, show: bool,
+                    measure: tuple[str, str] | None, scheme: str, classes: int,
+                    fmap: folium.Map) -> folium.GeoJson:
     shown = layer[["code", "name", "geometry"]].copy()
     shown["code"] = shown["code"].map(_escape)
     shown["name"] = shown["name"].map(_escape)
@@ -218,15 +219,19 @@ def _boundary_layer(layer: gpd.GeoDataFrame, label: str, *, show: bool, measure:
     style = _LAYER_STYLE
     colour_of = None
     if measure is not None:
-        if measure not in layer:
-            raise AssetmapError(f"layer {label!r} has no column {measure!r} to shade")
-        values = pd.to_numeric(layer[measure], errors="coerce")
+        name, column = measure
+        if column not in layer:
+            raise AssetmapError(f"layer {name!r} has no column {column!r} to shade")
+        values = pd.to_numeric(layer[column], errors="coerce")
+        if values.isna().all():
+            raise AssetmapError(f"column {column!r} of layer {name!r} has no values to shade "
+                                "(missing in every area)")
         breaks, colours = _classes(values, scheme, classes)
         shown["value"] = values.round(2).astype(object).where(values.notna(), "no data")
         shown["_fill"] = _colour_for(values, breaks, colours)
-        fields, aliases = [*fields, "value"], [*aliases, _escape(measure)]
+        fields, aliases = [*fields, "value"], [*aliases, _escape(column)]
         colour_of = dict(zip(shown.index.astype(str), shown["_fill"], strict=True))
-        _Legend(_escape(measure), breaks, colours, f"{scheme} · {label}").add_to(fmap)
+        _Legend(_escape(column), breaks, colours, f"{scheme} · {label}").add_to(fmap)
         show = True
     geojson = folium.GeoJson(
         shown.drop(columns=[c for c in ["_fill"] if c in shown]).__geo_interface__,
@@ -241,16 +246,24 @@ def _boundary_layer(layer: gpd.GeoDataFrame, label: str, *, show: bool, measure:
 
 
 def _classes(values: pd.Series, scheme: str, classes: int) -> tuple[list[float], list[str]]:
+    """Breaks (the least value, then each class's upper bound) and a colour per class.
+
+    Every class holds a value: upper bounds are distinct, ties leaving fewer classes; the
+    first class is just the least value when a bound falls on it, and a constant measure
+    is one class ``[v, v]``.
+    """
     if scheme not in SCHEMES:
         raise AssetmapError(f"unknown scheme {scheme!r}; schemes are {', '.join(SCHEMES)}")
-    present = values.dropna()
-    if present.empty:
-        raise AssetmapError("the measure has no values to shade")
-    k = max(1, min(classes, present.nunique()))
-    with warnings.catch_warnings():  # ties leave fewer classes: the legend shows them
-        warnings.simplefilter("ignore", UserWarning)
-        classifier = getattr(mapclassify, SCHEMES[scheme])(present.to_numpy(float), k=k)
-    breaks = [float(present.min()), *map(float, classifier.bins)]
+    present = values.dropna().to_numpy(float)
+    distinct = np.unique(present)
+    if len(distinct) == 1:  # mapclassify's EqualInterval raises on a constant
+        bins = distinct
+    else:
+        with warnings.catch_warnings():  # ties leave fewer classes: the legend shows them
+            warnings.simplefilter("ignore", UserWarning)
+            bins = np.unique(getattr(mapclassify, SCHEMES[scheme])(
+                present, k=max(1, min(classes, len(distinct)))).bins)
+    breaks = [float(distinct[0]), *map(float, bins)]
     palette = linear.YlOrRd_09.scale(0, 1)
     colours = [palette(i / max(len(breaks) - 2, 1)) for i in range(len(breaks) - 1)]
     return breaks, colours
@@ -279,34 +292,39 @@ def _coverage_layer(assets: gpd.GeoDataFrame | None, category: str,
 
 def _asset_layers(assets: gpd.GeoDataFrame, taxonomy: Taxonomy,
                   labels: Mapping[str, str]) -> list[_AssetLayer]:
-    web = assets.to_crs(WEB_CRS)
-    lat = web.geometry.y.round(_DECIMALS).to_numpy()
-    lon = web.geometry.x.round(_DECIMALS).to_numpy()
-    details = _details(assets, labels)
-    category = assets["category"].fillna(_OTHER["label"]).to_numpy()
+    """One layer per category present: the taxonomy's in its order, then any others (styled
+    as "Other"), then the uncategorised as "Other". Every asset is in one."""
+    web = assets.geometry.to_crs(WEB_CRS)
+    lat = web.y.round(_DECIMALS).to_numpy()
+    lon = web.x.round(_DECIMALS).to_numpy()
+    names = assets["name"].fillna("").astype(str)
+    names = names.mask(names == "", "(no name)").to_numpy()
+    detail_labels, details = _details(assets, labels)
+    category = assets["category"].fillna(_OTHER["label"])
+    positions = category.groupby(category.to_numpy()).indices
+    others = sorted(set(positions) - {*taxonomy.labels(), _OTHER["label"]})
     styles = taxonomy.categories.set_index("label")
     layers = []
-    for label in [*taxonomy.labels(), _OTHER["label"]]:
-        chosen = np.flatnonzero(category == label)
-        if not len(chosen):
+    for label in dict.fromkeys([*taxonomy.labels(), *others, _OTHER["label"]]):
+        if label not in positions:
             continue
+        chosen = positions[label]
         style = styles.loc[label] if label in styles.index else pd.Series(_OTHER)
-        rows = [[lat[i], lon[i], str(assets["name"].iat[i]) or "(no name)", details[i]]
-                for i in chosen]
-        layers.append(_AssetLayer(rows, _icon(style["colour"], style["icon"]),
+        columns = {"lat": lat[chosen].tolist(), "lon": lon[chosen].tolist(),
+                   "name": names[chosen].tolist(), "labels": detail_labels,
+                   "values": details[chosen].T.tolist()}
+        layers.append(_AssetLayer(columns, _icon(style["colour"], style["icon"]),
                                   name=_escape(f"{label} ({len(chosen):,})")))
     return layers
 
 
-def _details(assets: pd.DataFrame, labels: Mapping[str, str]) -> list[list[list[str]]]:
-    """Per asset, the (label, value) pairs its popup lists, empty values left out."""
+def _details(assets: pd.DataFrame, labels: Mapping[str, str]) -> tuple[list[str], np.ndarray]:
+    """The labels of an asset's popup rows and, per asset, its values as text ("" if none)."""
     columns = {"category": "Category", "type": "Type", "id": "ID", "postcode": "Postcode"}
     columns.update({f"{name}_name": name.upper() if name in _ACRONYMS else name.capitalize()
                     for name in labels if f"{name}_name" in assets})
     columns["source"] = "Register"
-    table = assets[list(columns)].fillna("").astype(str).to_numpy()
-    names = list(columns.values())
-    return [[[names[j], value] for j, value in enumerate(row) if value] for row in table]
+    return list(columns.values()), assets[list(columns)].fillna("").astype(str).to_numpy()
 
 
 def _icon(colour: str, icon: str) -> dict:
@@ -326,21 +344,22 @@ def _icon(colour: str, icon: str) -> dict:
 
 
 class _AssetLayer(MarkerCluster):
-    """One category's assets: a clustered layer built in the browser from JSON rows."""
+    """One category's assets: a clustered layer built in the browser from JSON columns
+    (``lat``, ``lon``, ``name``; popup ``labels`` and, per label, ``values``)."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = L.markerClusterGroup(
                 {{ this.options|tojavascript }});
-            assetmapAddMarkers({{ this.get_name() }}, {{ this.rows|tojson }},
+            assetmapAddMarkers({{ this.get_name() }}, {{ this.columns|tojson }},
                                {{ this.icon|tojson }});
         {% endmacro %}
     """)
 
-    def __init__(self, rows: list, icon: dict, name: str) -> None:
+    def __init__(self, columns: dict, icon: dict, name: str) -> None:
         super().__init__(name=name, overlay=True, control=True, show=True,
                          options={"maxClusterRadius": 40, "showCoverageOnHover": False})
-        self.rows, self.icon = rows, icon
+        self.columns, self.icon = columns, icon
 
     def render(self, **kwargs) -> None:
         self.get_root().header.add_child(Element(_MARKER_SCRIPT), name="assetmap_markers")
@@ -348,29 +367,32 @@ class _AssetLayer(MarkerCluster):
 
 
 _MARKER_SCRIPT = """<script>
-function assetmapPopup(name, details) {
+function assetmapPopup(columns, i) {
     var box = document.createElement("div");
     box.className = "assetmap-popup";
     var heading = document.createElement("b");
-    heading.textContent = name;
+    heading.textContent = columns.name[i];
     box.appendChild(heading);
     var table = document.createElement("table");
-    details.forEach(function (pair) {
+    columns.labels.forEach(function (label, j) {
+        var value = columns.values[j][i];
+        if (!value) { return; }
         var row = table.insertRow();
         var key = row.insertCell();
-        key.textContent = pair[0];
+        key.textContent = label;
         key.style.paddingRight = "8px";
         key.style.color = "#555";
-        row.insertCell().textContent = pair[1];
+        row.insertCell().textContent = value;
     });
     box.appendChild(table);
     return box;
 }
-function assetmapAddMarkers(group, rows, iconOptions) {
+function assetmapAddMarkers(group, columns, iconOptions) {
     var icon = L.divIcon(iconOptions);
-    rows.forEach(function (r) {
-        var marker = L.marker([r[0], r[1]], {icon: icon, title: r[2], alt: r[2]});
-        marker.bindPopup(function () { return assetmapPopup(r[2], r[3]); });
+    columns.name.forEach(function (name, i) {
+        var marker = L.marker([columns.lat[i], columns.lon[i]],
+                              {icon: icon, title: name, alt: name});
+        marker.bindPopup(function () { return assetmapPopup(columns, i); });
         group.addLayer(marker);
     });
 }
@@ -432,8 +454,8 @@ class _Legend(MacroElement):
     def __init__(self, title: str, breaks: list[float], colours: list[str], scheme: str):
         super().__init__()
         self.title, self.scheme = title, scheme.replace("_", " ")  # label: escaped already
-        self.rows = [(colour, f"{breaks[i]:,.4g} – {breaks[i + 1]:,.4g}")
-                     for i, colour in enumerate(colours)]
+        self.rows = [(colour, f"{low:,.4g}" if low == high else f"{low:,.4g} – {high:,.4g}")
+                     for low, high, colour in zip(breaks[:-1], breaks[1:], colours, strict=True)]
 
 
 class _TextBoxes(MacroElement):

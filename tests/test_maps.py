@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
 from playwright.sync_api import sync_playwright
 
 import assetmap
-from assetmap.maps import make_map, write_map
+from assetmap.maps import SCHEMES, _AssetLayer, make_map, write_map
 from assetmap.pipeline import map_registers
 
 HOSTILE = ["<img src=x onerror=alert(1)>", "${alert(1)}`", "</script><script>alert(2)</script>"]
@@ -56,6 +57,24 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def open_popup_by_search(page, name: str):
+    """Search for an asset by the start of its name, pick it: the tip's text and the popup."""
+    page.locator(".search-button").click()
+    page.get_by_placeholder("Search assets by name").press_sequentially(name[:6])
+    tip = page.locator(".search-tip").get_by_text(name, exact=True)
+    tip.wait_for()
+    text = tip.inner_text()
+    tip.click()
+    popup = page.locator(".leaflet-popup-content .assetmap-popup")
+    popup.wait_for()
+    return text, popup
+
+
+def legend_rows(html: str) -> list[tuple[str, str]]:
+    """The legend's (colour, range) rows in a rendered map."""
+    return re.findall(r'background:(#\w+);margin-right:6px"></span>([^<]*)</div>', html)
 
 
 @pytest.fixture()
@@ -104,6 +123,18 @@ def test_clicking_a_marker_opens_a_popup_naming_the_asset(page):
     assert "Ward" in popup.inner_text()
 
 
+def test_popups_list_only_the_asset_s_non_empty_values(page):
+    _, popup = open_popup_by_search(page, "Group 12")
+    rows = [row.locator("td").all_inner_texts() for row in popup.locator("tr").all()]
+    assert [label for label, _ in rows] == [
+        "Category", "Type", "Postcode", "Ward", "Constituency", "LSOA", "Register"]  # no ID
+    assert dict(rows)["Type"] == "Community group" and all(value for _, value in rows)
+
+
+def test_popup_labels_go_into_the_page_once_per_layer_not_per_asset(offline_page):
+    assert offline_page.read_text(encoding="utf-8").count('"Constituency"') == 3
+
+
 def test_legend_shows_the_measure_and_its_classes(page):
     legend = page.locator(".assetmap-legend").inner_text()
     assert legend.startswith("total") and "quantiles" in legend
@@ -112,15 +143,9 @@ def test_legend_shows_the_measure_and_its_classes(page):
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_names_show_as_literal_text_and_run_nothing(page, name):
-    page.locator(".search-button").click()
-    page.get_by_placeholder("Search assets by name").press_sequentially(name[:6])
-    tip = page.locator(".search-tip", has_text=name)
-    tip.wait_for()
-    assert tip.inner_text() == name
-    tip.click()
-    popup = page.locator(".leaflet-popup-content .assetmap-popup b")
-    popup.wait_for()
-    assert popup.inner_text() == name
+    tip, popup = open_popup_by_search(page, name)
+    assert tip == name
+    assert popup.locator("b").inner_text() == name
     assert page.locator("img[src='x']").count() == 0
     assert page.dialogs == [] and page.errors == []
 
@@ -158,32 +183,84 @@ def test_boundary_simplification_opens_no_slivers_between_neighbours(layers, nam
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"measure": ("ward", "nope")}, "has no column 'nope'"),
+    ({"measure": ("ward", "nope")}, "layer 'ward' has no column 'nope'"),
+    ({"measure": ("ward", "empty")}, "column 'empty' of layer 'ward' has no values"),
     ({"measure": ("parish", "total")}, "no layer 'parish'"),
     ({"tiles": "javascript:alert(1)"}, "tiles must be"),
     ({"scheme": "random"}, "unknown scheme"),
 ])
 def test_bad_map_options_are_one_line_errors(layers, kwargs, message):
-    layer = layers["ward"].assign(total=range(30))
+    layer = layers["ward"].assign(total=range(30), empty=float("nan"))
     with pytest.raises(assetmap.AssetmapError, match=re.escape(message)):
         make_map({"ward": layer}, **{"measure": ("ward", "total"), **kwargs})
 
 
-def test_a_gap_measure_is_shaded_with_its_legend(data, tmp_path):
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_constant_measure_is_one_class(layers, scheme):
+    fmap = make_map({"ward": layers["ward"].assign(total=3)}, measure=("ward", "total"),
+                    scheme=scheme, tiles="none")
+    assert [text for _, text in legend_rows(fmap.get_root().render())] == ["3"]
+
+
+def test_ties_leave_only_classes_that_hold_areas(layers):
+    total = [0] * 20 + [1, 2, 3, 5, 8, 9, 10, 12, 20, 30]
+    html = make_map({"ward": layers["ward"].assign(total=total)}, measure=("ward", "total"),
+                    tiles="none").get_root().render()
+    rows = legend_rows(html)
+    assert [text for _, text in rows] == ["0", "0 – 5.6", "5.6 – 30"]  # not "0 – 0"
+    assert {colour for colour, _ in rows} == set(re.findall(r'"fillColor": "(#\w+)"', html))
+
+
+def test_every_asset_has_a_layer_even_of_a_category_outside_the_taxonomy(layers):
+    ward = layers["ward"]
+    categories = ["Allotment", "School", None, "Allotment", "Beekeepers", "School", None]
+    assets = gpd.GeoDataFrame(
+        {"name": [f"Site {i}" for i in range(len(categories))], "category": categories,
+         "type": "", "id": "", "postcode": "", "source": "user.csv"},
+        geometry=ward.geometry.representative_point().to_numpy()[:len(categories)],
+        crs=ward.crs)
+    fmap = make_map({"ward": ward}, assets, tiles="none")  # the default taxonomy
+    groups = [c for c in fmap._children.values() if isinstance(c, _AssetLayer)]
+    assert [g.layer_name for g in groups] == [
+        "School (2)", "Allotment (2)", "Beekeepers (1)", "Other (2)"]
+    assert sum(len(g.columns["name"]) for g in groups) == len(assets)
+    other = groups[-1].icon
+    assert "#555555" in other["html"] and groups[0].icon != other
+    assert groups[1].icon == groups[2].icon == other  # grey, location-dot
+
+
+@pytest.fixture(scope="module")
+def school_gaps(data, tmp_path_factory):
+    """Bradford's school gap analysis by ward, and its table as read back for maps."""
     bradford = data / "bradford"
     result = assetmap.gap_analysis([bradford / "schools.csv"],
                                    population=bradford / "population_lsoa.csv",
                                    deprivation=bradford / "imd2019_lsoa.csv",
                                    by=["ward"], category="school")
-    csv = assetmap.write_gaps(result, tmp_path / "school_gaps.xlsx")[0]
-    gaps = assetmap.read_gap_table(csv)
+    csv = assetmap.write_gaps(result, tmp_path_factory.mktemp("gaps") / "school_gaps.xlsx")[0]
+    return result, assetmap.read_gap_table(csv)
+
+
+def test_a_gap_measure_is_shaded_with_its_legend(data, school_gaps):
+    result, gaps = school_gaps
     assert {"gap_score", "coverage_children_pct"} <= set(gaps.columns)
-    fmap = map_registers([bradford / "schools.csv"], layers=["ward"], measures=gaps,
+    fmap = map_registers([data / "bradford" / "schools.csv"], layers=["ward"], measures=gaps,
                          map_options=dict(measure=("ward", "gap_score"), tiles="none"))
     page = fmap.get_root().render()
     assert re.search(r'class="assetmap-legend".*?<b>gap_score</b>', page, re.DOTALL)
     worst = result.table.sort_values("rank").iloc[0]
-    assert f'"value": {round(worst["gap_score"], 1)}' in page  # the ward's tooltip data
+    feature = re.search(rf'"code": "{worst["code"]}", "name": "[^"]*", "value": ([^,}}]+)',
+                        page)  # the worst ward's own tooltip data
+    assert float(feature[1]) == round(worst["gap_score"], 1)
+
+
+def test_a_gap_table_of_other_layers_is_a_one_line_error_naming_layer_and_column(
+        data, school_gaps):
+    gaps = school_gaps[1].assign(layer="wards")  # not the map's layer name: no value matches
+    with pytest.raises(assetmap.AssetmapError,
+                       match="column 'gap_score' of layer 'ward' has no values to shade"):
+        map_registers([data / "bradford" / "schools.csv"], layers=["ward"], measures=gaps,
+                      map_options=dict(measure=("ward", "gap_score"), tiles="none"))
 
 
 def test_a_gap_table_of_several_categories_is_refused(tmp_path):
