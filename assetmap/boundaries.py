@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import AssetmapError
+from .errors import AssetmapError, first_line
 from .settings import WORK_CRS, data_dir, resource_dir
 
 _ONS_CODE = re.compile(r"^[A-Za-z]+\d{2}(CD)$", re.IGNORECASE)
@@ -126,8 +126,8 @@ def load_layer(
     try:
         frame = gpd.read_file(path, layer=spec.layer, engine=engine)
     except Exception as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AssetmapError(f"cannot read as a boundary layer ({message})", file=path) from None
+        raise AssetmapError(f"cannot read as a boundary layer ({first_line(exc)})",
+                            file=path) from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
         raise AssetmapError("not a boundary layer: no areas with a geometry", file=path)
     if frame.crs is None:

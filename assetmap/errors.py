@@ -23,3 +23,9 @@ class AssetmapError(Exception):
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+def first_line(error: Exception) -> str:
+    """The first line of an exception's message (its type if it has none), to quote."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

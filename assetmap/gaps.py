@@ -46,10 +46,11 @@ from .demand import (
 )
 from .errors import AssetmapError
 from .join import count_by_area
+from .locate import known_category
 from .outputs import write_geo_layers, write_table, write_xlsx
 from .pipeline import Progress, join_registers, no_progress
 from .settings import WORK_CRS
-from .taxonomy import Taxonomy, classify, load_taxonomy
+from .taxonomy import Taxonomy, load_taxonomy
 
 #: Published cells withheld by :func:`publish` (the GSS convention for "confidential").
 SUPPRESSED = "[c]"
@@ -205,12 +206,8 @@ def resolve_categories(categories: str | Sequence[str] | None, taxonomy: Taxonom
     if categories is None:
         present = set(assets["category"].dropna())
         return [label for label in taxonomy.labels() if label in present]
-    asked = pd.Series([categories] if isinstance(categories, str) else list(categories))
-    found = classify(asked, taxonomy)["category"]
-    if found.isna().any():
-        raise AssetmapError(f"category {asked[found.isna()].iloc[0]!r} is not in the "
-                            f"taxonomy; categories are {', '.join(taxonomy.labels())}")
-    return list(dict.fromkeys(found))
+    asked = [categories] if isinstance(categories, str) else list(categories)
+    return list(dict.fromkeys(known_category(text, taxonomy) for text in asked))
 
 
 def gap_table(

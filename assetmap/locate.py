@@ -64,6 +64,8 @@ def load_assets(
     (:func:`assetmap.registers.describe_roles`).
     """
     taxonomy = taxonomy or load_taxonomy()
+    if category:
+        known_category(category, taxonomy)  # a bad category fails before any reading
     assets, audits, used = [], [], {}
     for path in paths:
         register = read_register(path, sheet=sheet, roles=roles)
@@ -100,17 +102,24 @@ def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
             [quoted + " read as '" + matched["category"].astype(str) + "'",
              quoted + " is not in the taxonomy: no category", "no type: no category"], "")
         return matched["category"], pd.Series(note, index=rows)
-    given = category or register.path.stem.replace("_", " ")
-    matched = classify(pd.Series([given]), taxonomy).iloc[0]
-    if matched["category"] is None or pd.isna(matched["category"]):
-        if category:
-            raise AssetmapError(f"category {category!r} is not in the taxonomy; categories "
-                                f"are {', '.join(taxonomy.labels())}")
+    if category:
+        return (pd.Series(known_category(category, taxonomy), index=rows, dtype=object),
+                pd.Series("", index=rows))
+    guessed = classify(pd.Series([register.path.stem.replace("_", " ")]), taxonomy)
+    if guessed["category"].isna().iloc[0]:
         return (pd.Series(None, index=rows, dtype=object),
                 pd.Series("no type column: no category", index=rows))
-    note = "" if category else "no type column: category taken from the file name"
-    return (pd.Series(matched["category"], index=rows, dtype=object),
-            pd.Series(note, index=rows))
+    return (pd.Series(guessed["category"].iloc[0], index=rows, dtype=object),
+            pd.Series("no type column: category taken from the file name", index=rows))
+
+
+def known_category(text: str, taxonomy: Taxonomy) -> str:
+    """The taxonomy label ``text`` names (as :func:`classify` matches it), or an error."""
+    label = classify(pd.Series([text]), taxonomy)["category"].iloc[0]
+    if pd.isna(label):
+        raise AssetmapError(f"category {text!r} is not in the taxonomy; categories are "
+                            f"{', '.join(taxonomy.labels())}")
+    return label
 
 
 def locate(

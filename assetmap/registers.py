@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from .errors import AssetmapError
+from .errors import AssetmapError, first_line
 from .settings import WORK_CRS
 
 #: Column roles, and the (normalised) header names people use for them.
@@ -258,7 +258,7 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except Exception as exc:
-        raise AssetmapError(f"cannot read as a register ({_first_line(exc)})", file=path) from None
+        raise AssetmapError(f"cannot read as a register ({first_line(exc)})", file=path) from None
     if layer is None and len(layers) > 1:
         raise AssetmapError(f"has several layers ({', '.join(layers)}); choose one with --sheet",
                             file=path)
@@ -266,7 +266,7 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         frame = gpd.read_file(path, layer=chosen)
     except Exception as exc:
-        raise AssetmapError(f"cannot read as a register ({_first_line(exc)})", file=path) from None
+        raise AssetmapError(f"cannot read as a register ({first_line(exc)})", file=path) from None
     if frame.crs is None:
         raise AssetmapError("the file has no coordinate reference system (CRS)", file=path)
     frame = frame.to_crs(WORK_CRS)
@@ -275,10 +275,6 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
                         index=attributes.index)
     text.index = pd.RangeIndex(1, len(frame) + 1, name="row")  # feature number
     return gpd.GeoDataFrame(text, geometry=frame.geometry.to_numpy(), crs=WORK_CRS)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _find_header(rows: list[list[str]]) -> int:

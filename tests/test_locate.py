@@ -262,3 +262,10 @@ def test_load_assets_records_the_column_roles_of_each_register(tmp_path, gb_post
     path.write_text("Site,Post Code\nA,BD7 1DP\n", encoding="utf-8")
     _, audit = assetmap.load_assets([path], postcodes=gb_postcodes, category="gp surgery")
     assert audit.attrs["roles"] == {"list.csv": "postcode: Post Code"}
+
+
+def test_an_unknown_category_fails_before_any_register_is_read(tmp_path, gb_postcodes):
+    typed = tmp_path / "typed.csv"
+    typed.write_text("name,type,postcode\nA,school,BD7 1DP\n", encoding="utf-8")
+    with pytest.raises(assetmap.AssetmapError, match="'bakery' is not in the taxonomy"):
+        assetmap.load_assets([typed], postcodes=gb_postcodes, category="bakery")
