@@ -1,7 +1,9 @@
-"""The register-to-areas flow end to end, as the ``validate`` and ``join`` commands run it.
+"""The register-to-areas flow end to end, as the ``validate``, ``join`` and ``map`` commands
+run it.
 
 Each function resolves a boundary set (layers, postcode file, study area) and then calls
 the step functions in order; notebooks can call either these or the steps themselves.
+Progress is reported through a callback (a spinner in the CLI; silent by default).
 """
 
 from __future__ import annotations
