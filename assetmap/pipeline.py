@@ -15,6 +15,7 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from .boundaries import BoundarySet, LayerSpec, as_boundary_set, load_layer, outline
 from .errors import AssetmapError
@@ -59,6 +60,7 @@ def validate_registers(
     postcodes: str | Path | None = None,
     taxonomy: Taxonomy | None = None,
     use_study_area: bool = True,
+    study_area: shapely.Geometry | None = None,
     crs: str = WORK_CRS,
     progress: Progress = no_progress,
     **register_options,
@@ -66,9 +68,9 @@ def validate_registers(
     """Read and locate registers against a boundary set: ``(assets, audit)``.
 
     ``boundaries`` supplies the postcode file (unless ``postcodes`` is given) and the
-    study-area outline (unless ``use_study_area`` is false). ``taxonomy`` defaults to the
-    built-in one. ``register_options`` go to :func:`assetmap.load_assets` (``category``,
-    ``sheet``, ``roles``, ``tolerance``).
+    study-area outline (unless ``use_study_area`` is false, or the outline is given as
+    ``study_area``). ``taxonomy`` defaults to the built-in one. ``register_options`` go to
+    :func:`assetmap.load_assets` (``category``, ``sheet``, ``roles``, ``tolerance``).
     """
     bset = as_boundary_set(boundaries)
     postcode_file = postcodes or bset.postcodes
@@ -76,12 +78,13 @@ def validate_registers(
     if postcode_file is not None:
         progress(f"Loading postcodes from {Path(postcode_file).name}")
         index = PostcodeIndex.from_file(postcode_file)
-    area = None
-    if use_study_area and bset.study_area:
+    if not use_study_area:
+        study_area = None
+    elif study_area is None and bset.study_area:
         progress(f"Drawing the study area from layer {bset.study_area!r}")
-        area = outline(load_layer(bset.spec(bset.study_area), crs=crs))
+        study_area = outline(load_layer(bset.spec(bset.study_area), crs=crs))
     progress("Reading and locating registers")
-    return load_assets(paths, postcodes=index, study_area=area,
+    return load_assets(paths, postcodes=index, study_area=study_area,
                        taxonomy=taxonomy, crs=crs, **register_options)
 
 
@@ -104,14 +107,16 @@ def join_registers(
     """
     bset = as_boundary_set(boundaries)
     taxonomy = taxonomy or load_taxonomy()
-    assets, audit = validate_registers(paths, boundaries=bset, taxonomy=taxonomy, crs=crs,
-                                       progress=progress, tolerance=tolerance,
-                                       **validate_options)
-    loaded = {}
+    loaded, area = {}, None
     for name in layers or list(bset.layers):
         spec = layer_spec(bset, name)
         progress(f"Loading layer {spec.name!r}")
         loaded[spec.name] = load_layer(spec, crs=crs)
+        if bset.study_area and spec == bset.layers.get(bset.study_area):
+            area = outline(loaded[spec.name])  # the study area's layer, read once
+    assets, audit = validate_registers(paths, boundaries=bset, taxonomy=taxonomy, crs=crs,
+                                       study_area=area, progress=progress,
+                                       tolerance=tolerance, **validate_options)
     progress("Joining assets to layers")
     joined = join(assets, loaded, tolerance=tolerance)
     present = set(joined["category"].dropna())

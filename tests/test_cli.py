@@ -132,3 +132,13 @@ def test_validate_says_which_columns_it_used(tmp_path):
     result = run("validate", register, "-r", tmp_path / "r.csv")
     assert result.exit_code == 0
     assert "venues.csv columns: name: Site Name, postcode: Post Code" in result.stderr
+
+
+def test_no_study_area_keeps_rows_from_elsewhere_and_join_flags_them(tmp_path):
+    register = _write(tmp_path / "venues.csv", b"Name,Postcode\nHub,BD7 1DP\nPalace,SW1A 1AA\n")
+    out = tmp_path / "j.csv"
+    assert run("join", register, "--layers", "ward", "-o", out).exit_code == 0
+    assert list(pd.read_csv(out, encoding="utf-8-sig")["name"]) == ["Hub"]
+    assert run("join", register, "--layers", "ward", "-o", out, "--no-study-area").exit_code == 0
+    joined = pd.read_csv(out, encoding="utf-8-sig")
+    assert list(joined["ward_match"]) == ["inside", "outside"]
