@@ -23,3 +23,14 @@ def test_bradford_assets_notebook(data):
     wards = namespace["wards"]
     assert len(wards) == 30 and wards["total"].sum() == 274
     assert wards["total"].is_monotonic_increasing
+
+
+def test_bradford_gaps_notebook(data):
+    namespace = run_notebook("bradford_gaps.ipynb")
+    assert len(namespace["pcn"].clusters) == 12
+    shares = namespace["overlap_table"].groupby("cluster_code")["share_of_cluster"].sum()
+    assert shares.round(6).eq(100).all()
+    wards = namespace["wards"]
+    assert len(wards) == 30 and wards.iloc[0]["name"] == "Wharfedale"
+    assert set(namespace["gaps"].table["layer"]) == {"ward", "pcn"}
+    assert namespace["fmap"]._repr_html_().startswith("<div")
