@@ -500,8 +500,10 @@ def build_clusters(
     if (method == "file") != (polygons is not None):
         raise AssetmapError("give a polygon file with method 'file', and only then")
     bset = as_boundary_set(boundaries)
-    assets, audit = validate_registers(paths, boundaries=bset, crs=crs, progress=progress,
-                                       **register_options)
+    study = outline(load_layer(bset.spec(bset.study_area), crs=crs)) if bset.study_area \
+        else None  # drawn once: it bounds the registers and the Voronoi cells
+    assets, audit = validate_registers(paths, boundaries=bset, study_area=study, crs=crs,
+                                       progress=progress, **register_options)
     progress("Matching sites to clusters")
     membership = (read_membership(members, cluster=cluster, cluster_name=cluster_name,
                                   member_id=member_id) if members is not None
@@ -515,7 +517,7 @@ def build_clusters(
         layer = load_layer(bset.spec(blocks), crs=crs)
         drawn, area = nearest_clusters(sites, layer), outline(layer)
     else:
-        area = outline(load_layer(bset.spec(bset.study_area or blocks), crs=crs))
+        area = study if study is not None else outline(load_layer(bset.spec(blocks), crs=crs))
         drawn = voronoi_clusters(sites, area)
     warnings += _shared_place_warnings(sites, method)
     own = drawn.set_index("code").geometry.reindex(sites["cluster_code"])

@@ -48,7 +48,7 @@ from .errors import AssetmapError
 from .join import count_by_area
 from .locate import known_category
 from .outputs import write_geo_layers, write_table, write_xlsx
-from .pipeline import Progress, join_registers, no_progress
+from .pipeline import Progress, join_registers, layer_spec, no_progress
 from .settings import WORK_CRS
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -473,7 +473,9 @@ def gap_analysis(
                             postcodes=postcodes, category=_one(category), crs=crs,
                             progress=progress, **register_options)
     progress("Reading population and deprivation")
-    small = load_layer(bset.spec(small_areas), crs=crs)
+    spec = bset.spec(small_areas)
+    joined_as = [layer_spec(bset, item).name for item in by if layer_spec(bset, item) == spec]
+    small = joined.layers[joined_as[0]] if joined_as else load_layer(spec, crs=crs)
     demand = read_demand(population, small, deprivation=deprivation, columns=demand_columns)
     progress(f"Placing people at {points}")
     spread = locate_demand(demand, points, bset, postcodes=postcodes, crs=crs)
