@@ -9,123 +9,70 @@ The flow, one function per arrow (all take and return (Geo)DataFrames)::
     small-area tables -> read_demand -> demand_points -> place_demand -> gap_table
 """
 
-from .boundaries import (
-    BoundarySet,
-    LayerSpec,
-    load_boundary_set,
-    load_layer,
-    outline,
-    repair,
-)
-from .clusters import (
-    ClusterResult,
-    assign_members,
-    build_clusters,
-    cluster_overlap,
-    dissolve_areas,
-    nearest_clusters,
-    overlap_table,
-    read_membership,
-    voronoi_clusters,
-    write_clusters,
-)
-from .demand import (
-    Demand,
-    Placement,
-    aggregate_demand,
-    area_points,
-    demand_points,
-    locate_demand,
-    place_demand,
-    postcode_points,
-    read_demand,
-)
-from .errors import AssetmapError
-from .gaps import (
-    GapFormula,
-    GapResult,
-    gap_analysis,
-    gap_table,
-    nearest_distance,
-    read_gap_table,
-    write_gaps,
-)
-from .join import assign_areas, count_by_area, join
-from .locate import categorise, load_assets, locate
-from .maps import make_map, write_map
-from .outputs import defuse_formulas, write_geo, write_table, write_xlsx
-from .pipeline import (
-    JoinResult,
-    join_registers,
-    layer_spec,
-    map_registers,
-    validate_registers,
-    write_join,
-)
-from .postcodes import PostcodeIndex, normalise_postcodes
-from .registers import Register, detect_roles, read_register
-from .settings import data_dir
-from .taxonomy import Taxonomy, classify, load_taxonomy
+from __future__ import annotations
 
-__all__ = [
-    "AssetmapError",
-    "BoundarySet",
-    "ClusterResult",
-    "Demand",
-    "GapFormula",
-    "GapResult",
-    "JoinResult",
-    "LayerSpec",
-    "Placement",
-    "PostcodeIndex",
-    "Register",
-    "Taxonomy",
-    "aggregate_demand",
-    "area_points",
-    "assign_areas",
-    "assign_members",
-    "build_clusters",
-    "categorise",
-    "classify",
-    "cluster_overlap",
-    "count_by_area",
-    "data_dir",
-    "defuse_formulas",
-    "demand_points",
-    "detect_roles",
-    "dissolve_areas",
-    "gap_analysis",
-    "gap_table",
-    "join",
-    "join_registers",
-    "layer_spec",
-    "load_assets",
-    "load_boundary_set",
-    "load_layer",
-    "load_taxonomy",
-    "locate",
-    "locate_demand",
-    "make_map",
-    "map_registers",
-    "nearest_clusters",
-    "nearest_distance",
-    "normalise_postcodes",
-    "outline",
-    "overlap_table",
-    "place_demand",
-    "postcode_points",
-    "read_demand",
-    "read_gap_table",
-    "read_membership",
-    "read_register",
-    "repair",
-    "validate_registers",
-    "voronoi_clusters",
-    "write_clusters",
-    "write_gaps",
-    "write_geo",
-    "write_join",
-    "write_map",
-    "write_table",
-    "write_xlsx",
-]
+import importlib
+import importlib.util
+import sys
+import types
+
+#: Public names by the module that defines them; each module is imported on first use, so
+#: ``import assetmap`` (and the command line's ``--help``) does not pay for geopandas & co.
+_EXPORTS = {
+    "boundaries": (
+        "BoundarySet", "LayerSpec", "load_boundary_set", "load_layer", "outline",
+        "repair", "layer_spec"
+    ),
+    "clusters": (
+        "ClusterResult", "assign_members", "build_clusters", "cluster_overlap",
+        "dissolve_areas", "nearest_clusters", "overlap_table", "read_membership",
+        "voronoi_clusters", "write_clusters"
+    ),
+    "demand": (
+        "Demand", "Placement", "aggregate_demand", "area_points", "demand_points",
+        "locate_demand", "place_demand", "postcode_points", "read_demand"
+    ),
+    "errors": ("AssetmapError",),
+    "gaps": (
+        "GapFormula", "GapResult", "gap_analysis", "gap_table", "nearest_distance",
+        "read_gap_table", "write_gaps"
+    ),
+    "join": ("assign_areas", "count_by_area", "join"),
+    "locate": ("categorise", "load_assets", "locate"),
+    "maps": ("make_map", "write_map"),
+    "outputs": ("defuse_formulas", "write_geo", "write_table", "write_xlsx"),
+    "pipeline": (
+        "JoinResult", "join_registers", "map_registers",
+        "validate_registers", "write_join"
+    ),
+    "postcodes": ("PostcodeIndex", "normalise_postcodes"),
+    "registers": ("Register", "detect_roles", "read_register"),
+    "settings": ("data_dir",),
+    "taxonomy": ("Taxonomy", "classify", "load_taxonomy"),
+}
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_HOME)
+
+
+class _Package(types.ModuleType):
+    """The ``assetmap`` module, importing what it exports when first asked for."""
+
+    def __getattr__(self, name: str):
+        if name in _HOME:
+            value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+            setattr(self, name, value)
+            return value
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a submodule
+            return importlib.import_module(f".{name}", __name__)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def __dir__(self):
+        return sorted({*super().__dir__(), *__all__})
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _HOME and isinstance(value, types.ModuleType):
+            return  # importing the module `join` (or `locate`) keeps the function its name
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -18,12 +18,17 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
-from .errors import AssetmapError, first_line
+from .errors import AssetmapError, first_line, warn
+from .registers import refuse_special_file
 from .settings import WORK_CRS, data_dir, resource_dir
 
 _ONS_CODE = re.compile(r"^[A-Za-z]+\d{2}(CD)$", re.IGNORECASE)
+_GEOMETRY_TYPES = ["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                   "MultiLineString", "MultiPolygon", "GeometryCollection"]
+_POLYGONAL = [3, 6]  # shapely type ids of Polygon and MultiPolygon
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ def load_boundary_set(name_or_path: str | Path = "bradford",
     path = Path(name_or_path)
     if path.suffix != ".toml":
         path = resource_dir("boundaries") / f"{name_or_path}.toml"
+    refuse_special_file(path)
     try:
         spec = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -74,12 +80,20 @@ def load_boundary_set(name_or_path: str | Path = "bradford",
                             file=path) from None
     except tomllib.TOMLDecodeError as exc:
         raise AssetmapError(f"not valid TOML ({exc})", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssetmapError(f"cannot read the boundary set ({first_line(exc)})",
+                            file=path) from None
     base = Path(data) if data is not None else data_dir()
+    entries = spec.get("layers", {})
+    for key, entry in entries.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise AssetmapError(f"layer {key!r} needs a file: [layers.{key}] file = \"...\"",
+                                file=path)
     layers = {
         key: LayerSpec(name=key, file=base / entry["file"], code=entry.get("code"),
                        name_column=entry.get("name"), label=entry.get("label", key),
                        layer=entry.get("layer"), crs=entry.get("crs"))
-        for key, entry in spec.get("layers", {}).items()
+        for key, entry in entries.items()
     }
     return BoundarySet(
         name=spec.get("name", path.stem), layers=layers, study_area=spec.get("study_area"),
@@ -99,11 +113,15 @@ def load_layer(
     name: str | None = None,
     crs: str = WORK_CRS,
     engine: str = "pyogrio",
+    study_area: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a boundary layer as ``code``, ``name``, ``geometry`` in ``crs``.
 
-    Invalid polygons are repaired and features sharing a code merged into one area;
-    ``attrs`` counts both (``repaired``, ``merged``).
+    A layer must hold polygons whose coordinates fit its declared CRS (degrees for a
+    geographic CRS, metres for a projected one): anything else is an error. Features with
+    no geometry are dropped, invalid polygons repaired and features sharing a code merged
+    into one area; ``attrs`` counts them (``dropped``, ``repaired``, ``merged``) and an
+    :class:`~assetmap.errors.AssetmapWarning` names the dropped and merged codes.
 
     Parameters
     ----------
@@ -117,12 +135,15 @@ def load_layer(
         CRS to reproject to (British National Grid by default).
     engine
         ``"pyogrio"`` (default) or ``"fiona"``.
+    study_area
+        Outline (in ``crs``) the layer should overlap; a warning says when it does not.
     """
     spec = source if isinstance(source, LayerSpec) else LayerSpec(Path(source).stem,
                                                                   Path(source))
     path = spec.file
     if not path.exists():
         raise AssetmapError("boundary file not found", file=path)
+    refuse_special_file(path)
     try:
         frame = gpd.read_file(path, layer=spec.layer, engine=engine)
     except Exception as exc:
@@ -142,17 +163,82 @@ def load_layer(
             raise AssetmapError(f"no such {role} column; columns are "
                                 f"{', '.join(map(str, frame.columns.drop('geometry')))}",
                                 file=path, column=column)
+    frame, dropped = _drop_missing(frame, code, path)
+    _check_polygons(frame.geometry.array, path)
+    _check_coordinates(frame.geometry.array, frame.crs, path)
     geometry, repaired = repair(frame.geometry.to_crs(crs).array)
     layer = gpd.GeoDataFrame(
         {"code": frame[code].astype(str).to_numpy(), "name": frame[name].astype(str).to_numpy()},
         geometry=np.asarray(geometry), crs=crs)
     parts = len(layer)
-    if layer["code"].duplicated().any():  # one area stored as several features
+    shared = layer["code"][layer["code"].duplicated()].unique()
+    if len(shared):  # one area stored as several features
+        warn(f"features sharing a code are merged into one area ({len(shared)} codes, "
+             f"{parts - layer['code'].nunique()} features merged): {_listed(shared)}",
+             file=path)
         layer = layer.dissolve("code", as_index=False, aggfunc={"name": "first"})[
             ["code", "name", "geometry"]]
+    if study_area is not None and not shapely.intersects(outline(layer), study_area):
+        warn("no area of the layer overlaps the study area (the wrong file, or a wrong CRS?): "
+             "nothing will be inside its areas", file=path)
     layer.attrs.update(source=str(path), repaired=repaired, merged=parts - len(layer),
-                       layer=spec.name)
+                       dropped=dropped, layer=spec.name)
     return layer
+
+
+def _drop_missing(frame: gpd.GeoDataFrame, code: str, path: Path
+                  ) -> tuple[gpd.GeoDataFrame, int]:
+    """The features that have a geometry; a warning names the codes of the others."""
+    missing = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
+    if missing.all():
+        raise AssetmapError("not a boundary layer: no areas with a geometry", file=path)
+    if missing.any():
+        warn(f"features with no geometry are left out ({missing.sum()}): "
+             f"{_listed(frame[code].astype(str).to_numpy()[missing])}", file=path)
+    return frame[~missing], int(missing.sum())
+
+
+def _check_polygons(geometries, path: Path) -> None:
+    """A one-line error unless every geometry is a polygon or multipolygon."""
+    kinds = pd.Series(shapely.get_type_id(geometries))
+    other = kinds[~kinds.isin(_POLYGONAL)]
+    if len(other):
+        found = ", ".join(f"{n} {_GEOMETRY_TYPES[kind]}" for kind, n in
+                          other.value_counts().sort_index().items())
+        raise AssetmapError(f"not a boundary layer: areas must be polygons, found {found} "
+                            f"(of {len(kinds)} features)", file=path)
+
+
+def _check_coordinates(geometries, crs: pyproj.CRS, path: Path) -> None:
+    """A one-line error when the coordinates cannot be in the layer's CRS: metres in a
+    geographic CRS, or only degree-sized numbers in a projected one."""
+    bounds = shapely.total_bounds(geometries)
+    west, south, east, north = bounds
+    degrees = _fits(bounds, (-180, -90, 180, 90))
+    declared = crs.to_string()
+    if crs.is_geographic and not degrees:
+        looks = ("British National Grid metres (EPSG:27700)"
+                 if _fits(bounds, (0, 0, 700_000, 1_300_000)) else "projected metres")
+        raise AssetmapError(f"the layer declares {declared} (degrees) but its coordinates "
+                            f"({west:.0f}, {south:.0f} to {east:.0f}, {north:.0f}) look like "
+                            f"{looks}; fix the file's CRS", file=path)
+    if crs.is_projected and degrees:
+        raise AssetmapError(f"the layer declares {declared} (metres) but its coordinates "
+                            f"({west:.4g}, {south:.4g} to {east:.4g}, {north:.4g}) look like "
+                            "longitude/latitude degrees (EPSG:4326); fix the file's CRS",
+                            file=path)
+
+
+def _fits(bounds: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    """Whether ``bounds`` (west, south, east, north) lie within ``box``."""
+    return bool((bounds[:2] >= box[:2]).all() and (bounds[2:] <= box[2:]).all())
+
+
+def _listed(codes, most: int = 5) -> str:
+    """Up to ``most`` codes, and how many more."""
+    codes = list(codes)
+    more = f" and {len(codes) - most} more" if len(codes) > most else ""
+    return ", ".join(map(str, codes[:most])) + more
 
 
 def repair(geometries) -> tuple[np.ndarray, int]:
@@ -187,3 +273,20 @@ def _ons_column(columns: pd.Index, kind: str, path: Path, code: str | None = Non
         raise AssetmapError(f"cannot tell which column holds the area {plain}; name it in the "
                             f"layer definition ('{plain}' key)", file=path)
     return found[0]
+
+
+def layer_spec(bset: BoundarySet, item: str) -> LayerSpec:
+    """The layer one ``--layers`` item names.
+
+    ``NAME`` is a layer of the boundary set; ``PATH`` a boundary file, named after the file;
+    ``NAME=PATH`` a boundary file under that name (``pcn=pcn.gpkg``). Its code and name
+    columns are found as :func:`load_layer` finds them.
+    """
+    name, sep, path = (part.strip() for part in item.partition("="))
+    if sep and not (name and path):
+        raise AssetmapError(f"expected NAME=PATH in --layers, got {item!r}")
+    if not sep:
+        if name in bset.layers or not Path(name).suffix:
+            return bset.spec(name)
+        name, path = Path(name).stem, name
+    return LayerSpec(name, Path(path))

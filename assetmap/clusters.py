@@ -34,14 +34,22 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
-from .boundaries import BoundarySet, as_boundary_set, load_layer, outline
+from .boundaries import (
+    BoundarySet,
+    LayerSpec,
+    as_boundary_set,
+    layer_spec,
+    load_layer,
+    outline,
+)
 from .demand import read_demand
 from .errors import AssetmapError
 from .join import resolve_ties
-from .outputs import write_geo, write_table
-from .pipeline import Progress, layer_spec, no_progress, validate_registers
+from .outputs import cluster_outputs, write_geo, write_table
+from .progress import Progress, no_progress
 from .registers import Register, read_register
 from .settings import WORK_CRS
 
@@ -52,6 +60,10 @@ PINHOLE_M2 = 1.0
 #: A small area no more than this share of which lies outside the clusters and a layer's
 #: areas counts as wholly inside (the rest: slivers of separately generalised outlines).
 SLIVER_SHARE = 0.05
+#: Kinds of cluster layer: the prefix of the overlap table's columns, and the words for them.
+KINDS = {"cluster": "clusters", "aan": "Area Advisory Networks"}
+#: Decimals of the overlap table as written: whole people, 0.1% and 0.001 km² (1,000 m²).
+OVERLAP_DECIMALS = {"area_km2": 3, "population": 0, "share": 1}
 _ARC_POINTS = 33
 
 
@@ -404,6 +416,8 @@ def overlap_table(
     clusters: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame],
     population: gpd.GeoDataFrame,
+    *,
+    kind: str = "cluster",
 ) -> tuple[pd.DataFrame, list[str]]:
     """Which areas of each layer every cluster covers, and the population in each piece.
 
@@ -416,7 +430,9 @@ def overlap_table(
     ``cluster_name``, ``code``, ``name``, ``area_km2``, ``population``,
     ``share_of_cluster`` (% of the cluster's population in the area: 100 per cluster and
     layer) and ``share_of_area`` (% of the area's population in the cluster), and the
-    warnings.
+    warnings. With ``kind="aan"`` (Area Advisory Networks, see :data:`KINDS`) the
+    columns are ``aan_code``, ``aan_name`` and ``share_of_aan``; ``attrs["kind"]`` says
+    which. Figures are unrounded (:func:`write_overlap` rounds them).
     """
     small = np.asarray(population.geometry.array)
     people = population["population"].to_numpy(dtype=float)
@@ -437,17 +453,38 @@ def overlap_table(
                 f"clusters; {people @ np.where(whole, 0, 1 - covered / full):,.0f} people "
                 f"are not counted: {_listed(population['code'][short])}")
         table = pd.DataFrame({
-            "layer": name, "cluster_code": clusters["code"].to_numpy()[cluster_i],
-            "cluster_name": clusters["name"].to_numpy()[cluster_i],
+            "layer": name, f"{kind}_code": clusters["code"].to_numpy()[cluster_i],
+            f"{kind}_name": clusters["name"].to_numpy()[cluster_i],
             "code": layer["code"].to_numpy()[area_i], "name": layer["name"].to_numpy()[area_i],
             "area_km2": shapely.area(pieces) / 1e6,
             "population": np.bincount(piece_i, weights=people[small_i] * share,
                                       minlength=len(pieces))})
-        for key, column in (("cluster_code", "share_of_cluster"), ("code", "share_of_area")):
+        for key, column in ((f"{kind}_code", f"share_of_{kind}"), ("code", "share_of_area")):
             total = table.groupby(key)["population"].transform("sum")
             table[column] = 100 * table["population"] / total.where(total > 0)
         tables.append(table)
-    return pd.concat(tables, ignore_index=True), warnings
+    table = pd.concat(tables, ignore_index=True)
+    table.attrs["kind"] = kind
+    return table, warnings
+
+
+def write_overlap(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write an overlap table (CSV) rounded as :data:`OVERLAP_DECIMALS` says."""
+    shares = [column for column in table if column.startswith("share_of_")]
+    rounded = table.round({"area_km2": OVERLAP_DECIMALS["area_km2"],
+                           **dict.fromkeys(shares, OVERLAP_DECIMALS["share"])})
+    rounded["population"] = table["population"].round().astype("Int64")
+    return write_table(rounded, path)
+
+
+def layer_kind(layer: gpd.GeoDataFrame | LayerSpec) -> str:
+    """``"aan"`` for Area Advisory Networks (as :func:`dissolve_areas` writes them: a
+    ``clusters`` column), else ``"cluster"``."""
+    if isinstance(layer, LayerSpec):
+        columns = pyogrio.read_info(layer.file, layer=layer.layer)["fields"]
+    else:
+        columns = layer.columns
+    return "aan" if "clusters" in list(columns) else "cluster"
 
 
 def _pieces(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -499,6 +536,8 @@ def build_clusters(
         raise AssetmapError(f"unknown method {method!r}; methods are {', '.join(METHODS)}")
     if (method == "file") != (polygons is not None):
         raise AssetmapError("give a polygon file with method 'file', and only then")
+    from .pipeline import validate_registers  # the flow a register goes through
+
     bset = as_boundary_set(boundaries)
     study = outline(load_layer(bset.spec(bset.study_area), crs=crs)) if bset.study_area \
         else None  # drawn once: it bounds the registers and the Voronoi cells
@@ -541,14 +580,10 @@ def build_clusters(
 def write_clusters(result: ClusterResult, output: str | Path) -> list[Path]:
     """Write the cluster polygons (``output``: .gpkg or .geojson), and beside them
     ``<name>_members.csv``, ``<name>_audit.csv`` and, with areas, ``<name>_areas``."""
-    output = Path(output)
-    written = [write_geo(result.clusters, output),
-               write_geo(result.members, output.with_name(f"{output.stem}_members.csv")),
-               write_table(result.audit, output.with_name(f"{output.stem}_audit.csv"))]
-    if result.areas is not None:
-        written.append(write_geo(result.areas, output.with_name(
-            f"{output.stem}_areas{output.suffix}")))
-    return written
+    output, members, audit, *areas = cluster_outputs(output, areas=result.areas is not None)
+    return [write_geo(result.clusters, output), write_geo(result.members, members),
+            write_table(result.audit, audit),
+            *(write_geo(result.areas, path) for path in areas)]
 
 
 def cluster_overlap(
@@ -569,20 +604,26 @@ def cluster_overlap(
     items (see :func:`assetmap.pipeline.layer_spec`); ``population`` a table of people per
     area of ``population_layer``, read by :func:`assetmap.demand.read_demand` (its code and
     population columns are detected unless named). See :func:`overlap_table` for the table
-    and the apportionment.
+    and the apportionment; a layer of Area Advisory Networks (:func:`layer_kind`) gets
+    ``aan_`` columns.
     """
     bset = as_boundary_set(boundaries)
     if not isinstance(clusters, gpd.GeoDataFrame):
-        clusters = load_layer(layer_spec(bset, str(clusters)), crs=crs)
+        spec = layer_spec(bset, str(clusters))
+        clusters = load_layer(spec, crs=crs)
+        kind = layer_kind(spec)
+    else:
+        kind = layer_kind(clusters)
     progress("Loading layers and population")
-    loaded = {spec.name: load_layer(spec, crs=crs) for spec in
+    around = outline(clusters)  # a layer that misses it all is warned about
+    loaded = {spec.name: load_layer(spec, crs=crs, study_area=around) for spec in
               (layer_spec(bset, item) for item in layers)}
     named = {"code": population_code, "population": population_column}
     demand = read_demand(population, load_layer(bset.spec(population_layer), crs=crs),
                          columns={role: column for role, column in named.items() if column})
     people, warnings = demand.areas[["code", "population", "geometry"]], demand.warnings
     progress("Overlaying clusters, layers and population")
-    table, more = overlap_table(clusters, loaded, people)
+    table, more = overlap_table(clusters, loaded, people, kind=kind)
     return table, warnings + more
 
 

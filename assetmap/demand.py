@@ -28,6 +28,7 @@ Everything is measured in the working CRS (EPSG:27700).
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -37,18 +38,17 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.sparse
+import scipy.sparse.csgraph
 import shapely
 
-from .boundaries import BoundarySet, load_layer
+from .boundaries import BoundarySet, layer_spec, load_layer
 from .errors import AssetmapError
 from .join import assign_areas, code_rank
-from .pipeline import layer_spec
 from .postcodes import PostcodeIndex
 from .registers import read_register
-from .settings import EDGE_TOLERANCE_M, WORK_CRS
+from .settings import AGGREGATIONS, EDGE_TOLERANCE_M, WORK_CRS
 
-#: Ways of moving small-area demand to planning areas (see the module docstring).
-AGGREGATIONS = ("auto", "best_fit", "apportion", "area")
 #: ``auto`` takes best fit when it misplaces at most this share of residents.
 NEST_TOLERANCE = 0.01
 #: Column roles of small-area tables and the header patterns that find them (case-insensitive;
@@ -81,7 +81,8 @@ class Demand:
     columns, ``imd_rank``, ``imd_decile`` and the deprivation table's other columns
     (domain ranks and deciles), under their own headers. ``counts`` lists the people-count
     columns (summed when moved to planning areas), ``columns`` the source column of each
-    role.
+    role, ``parts`` the sets of count columns adding up to ``population`` in every small
+    area (age bands: see :func:`additive_parts`).
     """
 
     areas: gpd.GeoDataFrame
@@ -89,6 +90,7 @@ class Demand:
     columns: dict[str, str]
     sources: list[str]
     warnings: list[str] = field(default_factory=list)
+    parts: list[list[str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,24 @@ def read_demand(
     return Demand(gpd.GeoDataFrame(areas, geometry=small_areas.geometry.to_numpy(),
                                    crs=small_areas.crs),
                   counts, {role: column for role, (_, column) in roles.items()},
-                  [str(table.path) for table in tables.values()], warned)
+                  [str(table.path) for table in tables.values()], warned,
+                  additive_parts(areas, counts))
+
+
+def additive_parts(areas: pd.DataFrame, counts: Sequence[str], most: int = 10
+                   ) -> list[list[str]]:
+    """Every set of two or more count columns (among the first ``most`` besides
+    ``population``) adding up to ``population`` (to 0.5) in every area: e.g. children 0-15,
+    16-59 and 60+. A published total then gives away a single hidden band."""
+    others = [c for c in counts if c != "population"][:most]
+    if "population" not in counts or len(others) < 2 or not areas["population"].any():
+        return []
+    values = areas[others].to_numpy(dtype=float)
+    total = areas["population"].to_numpy(dtype=float)
+    return [[others[i] for i in chosen]
+            for size in range(2, len(others) + 1)
+            for chosen in itertools.combinations(range(len(others)), size)
+            if np.allclose(values[:, chosen].sum(axis=1), total, rtol=0, atol=0.5)]
 
 
 @dataclass(frozen=True)
@@ -449,3 +468,58 @@ def aggregate_demand(
         table["decile1_pct"] = 100 * sums["_decile1"] / people
         table["decile1_2_pct"] = 100 * sums["_decile1_2"] / people
     return table
+
+
+def shared_people(
+    placements: Mapping[str, Placement],
+    layers: Mapping[str, gpd.GeoDataFrame],
+    small_areas: gpd.GeoDataFrame,
+) -> pd.DataFrame:
+    """The sets of areas of two layers that hold the same people: whose counts add up alike.
+
+    For each pair of layers, areas sharing a demand point (with ``area`` aggregation: a
+    small area overlapping both) are linked; each connected set holding areas of both
+    layers is one identity, Σ counts of its areas in one layer = Σ in the other (a ward and
+    its LSOAs; for layers that do not nest, larger sets, up to the whole layers). Returns
+    ``identity``, ``layer`` and ``code``, one row per area and identity.
+    """
+    by_small = any(placement.method == "area" for placement in placements.values())
+    held = {name: _holders(placements[name], layers[name], small_areas, by_small)
+            for name in placements}
+    rows, next_id = [], 0
+    for first, second in itertools.combinations(held, 2):
+        size = len(layers[first])
+        pairs = held[first].merge(held[second], on="unit", suffixes=("_a", "_b"))
+        nodes = size + len(layers[second])
+        graph = scipy.sparse.coo_matrix(
+            (np.ones(len(pairs)), (pairs["area_a"], size + pairs["area_b"])),
+            shape=(nodes, nodes))
+        _, label = scipy.sparse.csgraph.connected_components(graph, directed=False)
+        kept = np.unique(np.concatenate([pairs["area_a"], size + pairs["area_b"]]))
+        ids = pd.factorize(label[kept])[0] + next_id  # every link joins the two layers
+        next_id = ids.max() + 1 if len(ids) else next_id
+        codes = np.concatenate([layers[first]["code"].to_numpy(),
+                                layers[second]["code"].to_numpy()])
+        rows.append(pd.DataFrame({"identity": ids,
+                                  "layer": np.where(kept < size, first, second),
+                                  "code": codes[kept]}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["identity", "layer", "code"])
+
+
+def _holders(placement: Placement, layer: gpd.GeoDataFrame, small_areas: gpd.GeoDataFrame,
+             by_small: bool) -> pd.DataFrame:
+    """``unit`` (a demand point, or with ``by_small`` a small area) and each ``area`` of the
+    layer holding some of its people."""
+    if not by_small:
+        placed = np.flatnonzero(placement.area >= 0)
+        return pd.DataFrame({"unit": placed, "area": placement.area[placed]})
+    if placement.method != "area":
+        placed = placement.area >= 0
+        return pd.DataFrame({"unit": placement.small[placed],
+                             "area": placement.area[placed]}).drop_duplicates()
+    small = np.asarray(small_areas.geometry.array)
+    polygons = np.asarray(layer.geometry.array)
+    unit, area = shapely.STRtree(polygons).query(small, predicate="intersects")
+    shared = shapely.area(shapely.intersection(small[unit], polygons[area])) > 0
+    return pd.DataFrame({"unit": unit[shared], "area": area[shared]})

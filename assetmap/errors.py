@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from os import PathLike
 
 
@@ -17,12 +18,29 @@ class AssetmapError(Exception):
         column: str | None = None,
     ) -> None:
         self.file, self.row, self.column = file, row, column
-        where = [str(file)] if file is not None else []
-        if row is not None:
-            where.append(f"row {row}")
-        if column is not None:
-            where.append(f"column {column!r}")
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        super().__init__(located(message, file=file, row=row, column=column))
+
+
+class AssetmapWarning(UserWarning):
+    """Input used with a caveat its supplier should see (the CLI prints it as one line)."""
+
+
+def located(message: str, *, file: str | PathLike | None = None, row: int | None = None,
+            column: str | None = None) -> str:
+    """``message`` prefixed with the file, row and column it is about."""
+    where = [str(file)] if file is not None else []
+    if row is not None:
+        where.append(f"row {row}")
+    if column is not None:
+        where.append(f"column {column!r}")
+    return f"{', '.join(where)}: {message}" if where else message
+
+
+def warn(message: str, *, file: str | PathLike | None = None, row: int | None = None,
+         column: str | None = None) -> None:
+    """Issue an :class:`AssetmapWarning` worded like an :class:`AssetmapError`."""
+    warnings.warn(located(message, file=file, row=row, column=column), AssetmapWarning,
+                  stacklevel=3)
 
 
 def first_line(error: Exception) -> str:

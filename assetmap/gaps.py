@@ -24,6 +24,7 @@ the analysis itself never uses suppressed values.
 from __future__ import annotations
 
 import warnings
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +32,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.linalg
+import scipy.sparse
+import scipy.sparse.csgraph
 import shapely
 from scipy.spatial import cKDTree
 
-from .boundaries import BoundarySet, as_boundary_set, load_layer
+from .boundaries import BoundarySet, as_boundary_set, layer_spec, load_layer
 from .demand import (
     Demand,
     Placement,
@@ -42,13 +46,14 @@ from .demand import (
     locate_demand,
     place_demand,
     read_demand,
+    shared_people,
     sum_by_area,
 )
-from .errors import AssetmapError
+from .errors import AssetmapError, first_line
 from .join import count_by_area
 from .locate import known_category
-from .outputs import write_geo_layers, write_table, write_xlsx
-from .pipeline import Progress, join_registers, layer_spec, no_progress
+from .outputs import gap_outputs, write_geo_layers, write_table, write_xlsx
+from .progress import Progress, no_progress
 from .settings import WORK_CRS
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -122,6 +127,13 @@ class GapResult:
     placements: dict[str, Placement]
     method: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    shared: pd.DataFrame | None = None  # areas of two layers holding the same people
+
+    def published(self, suppress_below: int | None = None) -> pd.DataFrame:
+        """The table as published (:func:`publish`), its counts, age bands and the layers'
+        shared areas known."""
+        return publish(self.table, counts=self.demand.counts, suppress_below=suppress_below,
+                       parts=self.demand.parts, shared=self.shared)
 
 
 def nearest_distance(origins: np.ndarray, targets: np.ndarray, *, workers: int = -1
@@ -202,12 +214,27 @@ def two_step_fca(
 
 def resolve_categories(categories: str | Sequence[str] | None, taxonomy: Taxonomy,
                        assets: pd.DataFrame) -> list[str]:
-    """Category labels from free text (as registers' types are read); default: those present."""
+    """Category labels from free text (as registers' types are read); default: those present
+    (none is a one-line error naming the assets' types and the taxonomy's categories)."""
     if categories is None:
         present = set(assets["category"].dropna())
-        return [label for label in taxonomy.labels() if label in present]
+        labels = [label for label in taxonomy.labels() if label in present]
+        if not labels:
+            types = assets["type"].dropna().astype(str).unique() if "type" in assets else []
+            found = (f"their types are {_listed(types)}" if len(types) else
+                     "the registers have no type column" if len(assets) else
+                     "no asset was located")
+            raise AssetmapError(f"no located asset has a category of the taxonomy ({found}); "
+                                f"name one with --category: {', '.join(taxonomy.labels())}")
+        return labels
     asked = [categories] if isinstance(categories, str) else list(categories)
     return list(dict.fromkeys(known_category(text, taxonomy) for text in asked))
+
+
+def _listed(values: Sequence[str], most: int = 5) -> str:
+    quoted = [repr(str(v)) for v in values]
+    return ", ".join(quoted[:most]) + (f" and {len(quoted) - most} more" if len(quoted) > most
+                                       else "")
 
 
 def gap_table(
@@ -391,19 +418,30 @@ def publish(
     *,
     counts: Sequence[str] = ("population", "children"),
     suppress_below: int | None = None,
+    parts: Sequence[Sequence[str]] = (),
+    shared: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The table as published: rounded, and with small numbers suppressed on request.
 
-    With ``suppress_below=N``, people counts from 1 to N-1 once rounded (``counts`` and
-    ``unmet_need``) are replaced by :data:`SUPPRESSED`, and so is every figure from which
-    one could be worked out: a percentage whose people counted or not counted number 1 to
-    N-1, a rate per head of a suppressed count, a distance over a suppressed group. Where
-    the group's coverage is hidden, so are ``unmet_need`` (the group beyond reach, wherever
-    everyone is deprived), ``places_per_1000`` (places shared among the group within reach)
-    and ``gap_score``; and ``gap_score`` wherever ``unmet_need`` is hidden (it adds up the
-    group beyond reach and ``unmet_need``). Other zero counts are shown: they disclose no
-    one. ``rank`` and ``priority`` stay: they bound a score, never give it. The analysis
-    itself never sees suppressed values.
+    With ``suppress_below=N`` (the rule in full: :data:`DISCLOSURE_RULE`):
+
+    - **primary**: people counts (``counts`` and ``unmet_need``) above 0 and below N once
+      rounded to 0.1 (fractional apportioned counts too) are replaced by
+      :data:`SUPPRESSED`, and so is a share whose people counted, not counted, or base
+      number 0.1 to N-1;
+    - **secondary**: the counts, the people behind each share and ``unmet_need`` add up
+      in each row (``population`` = the sum of each of ``parts``, e.g. age bands) and in
+      each set of areas of two layers holding the same people (``shared``:
+      :func:`assetmap.demand.shared_people`). Wherever a sum has one hidden cell, or the
+      sums together fix a hidden cell's value (its null-space component is 0), one more
+      cell of such a sum is hidden, until nothing changes: no hidden cell can then be
+      worked out from the published ones;
+    - **derived**: every figure computed from a hidden count is hidden (its shares, rates
+      per head, distances, the IMD mean, the gap score and places per 1,000 of the
+      group); ``unmet_need`` and the coverage of its group are hidden together.
+
+    Zero counts are shown; ``rank`` and ``priority`` stay (they bound a score, never give
+    it). The analysis itself never sees suppressed values.
     """
     out = table.replace([np.inf, -np.inf], np.nan)
     people = [c for c in (*counts, "unmet_need") if c in out]
@@ -411,30 +449,170 @@ def publish(
                 **_DECIMALS}
     hide = pd.DataFrame(False, index=out.index, columns=out.columns)
     if suppress_below:
-        def small(values: pd.Series) -> pd.Series:  # 1 to N-1 people, once rounded
-            return (values.round() >= 1) & (values < suppress_below)
-
-        for column in people:
-            hide[column] = small(out[column])
-        for column, base in _SHARES.items():
-            if column in out and base in out:
-                part = out[column] / 100 * out[base]
-                hide[column] = small(part) | small(out[base] - part) | small(out[base])
-        for column, base in _RATES.items():
-            if column in out and base in out:
-                hide[column] = small(out[base])
-        residents = out["group"] == "residents"
-        group = out["population"].where(residents, out.get("children", out["population"]))
-        for column in _OF_GROUP:
-            hide[column] = small(group)
-        coverage = hide["coverage_residents_pct"].where(residents,
-                                                        hide["coverage_children_pct"])
-        hide["unmet_need"] |= coverage
-        hide["gap_score"] = hide["unmet_need"]
-        if "places_per_1000" in out:
-            hide["places_per_1000"] = coverage
+        _suppress(out, hide, people, suppress_below, [list(group) for group in parts
+                                                      if set(group) <= set(out)],
+                  shared)
     out = out.round({c: d for c, d in decimals.items() if c in out})
     return out.astype({c: object for c in hide.columns[hide.any()]}).mask(hide, SUPPRESSED)
+
+
+#: How :func:`publish` suppresses, as the method sheet says it ({n}: the threshold).
+DISCLOSURE_RULE = (
+    "primary: people counts (population, age bands, unmet_need; apportioned fractions "
+    "too) from 0.1 to below {n} once rounded to 0.1 are shown as [c], and so is a % whose "
+    "people counted, not counted or base are in that range. Secondary, repeated until "
+    "nothing changes: wherever published figures add up — a row's total and its age "
+    "bands; the areas of two layers holding the same people (an LSOA and its ward, a ward "
+    "and its constituency; for layers that do not nest, larger sets up to the whole "
+    "layers) — for each count, the people behind each % (within reach, in deprived "
+    "areas) and unmet_need, a sum with exactly one hidden cell, or a hidden cell that all "
+    "the sums together fix to one value, gets one more of its cells hidden (the one "
+    "sharing most sums with it, then the smallest non-zero): no hidden cell can be worked "
+    "out from published ones. Derived: every figure computed from a hidden count (its %, "
+    "rates per head, distances, IMD mean, gap score, places per 1,000) is hidden; "
+    "unmet_need and the coverage of its group are hidden together. Zeros, rank and "
+    "priority are shown.")
+#: Columns the same in every category's row of an area.
+_PER_AREA = ("decile1_pct", "decile1_2_pct", "imd_rank_mean")
+
+
+def _suppress(out: pd.DataFrame, hide: pd.DataFrame, people: list[str], below: int,
+              parts: list[list[str]], shared: pd.DataFrame | None) -> None:
+    """Mark in ``hide`` the cells :func:`publish` suppresses (see there)."""
+    def small(values: pd.Series) -> pd.Series:  # 0.1 to N-1 people, once rounded
+        return (values.round(1) > 0) & (values < below)
+
+    shares = {c: base for c, base in _SHARES.items() if c in out and base in out}
+    for column in people:
+        hide[column] = small(out[column])
+    for column, base in shares.items():
+        part = out[column] / 100 * out[base]
+        hide[column] = small(part) | small(out[base] - part) | small(out[base])
+    # additive cells: each count, the people behind each share, unmet_need
+    cells = {column: out[column] for column in people}
+    cells |= {column: out[column] / 100 * out[base] for column, base in shares.items()}
+    cells = pd.DataFrame(cells).fillna(0.0)
+    columns = list(cells.columns)
+    value = cells.to_numpy().ravel()  # cell = row position x len(columns) + column position
+    key = np.where(np.round(value, 1) > 0, value, np.inf)  # the smallest non-zero first
+    area = [out["layer"], out["code"]]
+    per_area = [c for c in (*people, *_PER_AREA) if c in out and c != "unmet_need"]
+    equations = _equations(out, columns, per_area, parts, shared)
+    exact = False  # the null-space test runs once the single-cell rule changes nothing
+    while True:
+        before = hide.to_numpy().copy()
+        hide[per_area] = hide[per_area].groupby(area).transform("any")
+        _hide_derived(out, hide, shares)
+        hidden = hide[columns].to_numpy().ravel()
+        count = equations[hidden[equations["cell"].to_numpy()]].groupby("equation").size()
+        alone = None if exact else count.index[count == 1].to_numpy()
+        found = _determined(hidden, equations) if exact else equations.loc[
+            equations["equation"].isin(alone) & hidden[equations["cell"].to_numpy()],
+            "cell"].to_numpy()
+        touched = hidden.reshape(len(out), len(columns)).any(axis=1).repeat(len(columns))
+        hidden[_partners(found, hidden, equations, np.where(touched, key, key + 1e12),
+                         alone)] = True
+        hide[columns] = hidden.reshape(len(out), len(columns))
+        changed = not (hide.to_numpy() == before).all()
+        if not changed and exact:
+            return
+        exact = not changed
+
+
+def _equations(out: pd.DataFrame, columns: list[str], per_area: list[str],
+               parts: list[list[str]], shared: pd.DataFrame | None) -> pd.DataFrame:
+    """The additive identities between the cells of ``columns`` (see :func:`_suppress`), as
+    ``equation``, ``cell`` and ``sign`` (Σ sign x cell = 0): for each column and category,
+    each set of areas of two layers holding the same people (one layer +, the other -);
+    for each row, ``population`` = the sum of each of ``parts``. Columns the same in every
+    category (``per_area``) take the first category's rows."""
+    width, position = len(columns), np.arange(len(out))
+    first = (out["category"] == out["category"].iloc[0]).to_numpy() if len(out) else position
+    frames, offset = [], 0
+    if shared is not None and len(shared):
+        sets = out[["layer", "code", "category"]].assign(row=position).merge(
+            shared, on=["layer", "code"])
+        sign = np.where(sets["layer"] == sets.groupby("identity")["layer"].transform("min"),
+                        1.0, -1.0)
+        ids = pd.factorize(sets["identity"].astype(str) + "|" + sets["category"])[0]
+        size = ids.max() + 1 if len(ids) else 0
+        for j, column in enumerate(columns):
+            keep = first[sets["row"]] if column in per_area else slice(None)
+            frames.append(pd.DataFrame({"equation": offset + ids, "cell": sets["row"] * width
+                                        + j, "sign": sign})[keep])
+            offset += size
+    for group in parts:
+        for j, column in enumerate(["population", *group]):
+            frames.append(pd.DataFrame({"equation": offset + position[first],
+                                        "cell": position[first] * width
+                                        + columns.index(column),
+                                        "sign": 1.0 if j == 0 else -1.0}))
+        offset += len(out)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        {"equation": [], "cell": [], "sign": []}, dtype=int)
+
+
+def _determined(hidden: np.ndarray, equations: pd.DataFrame) -> np.ndarray:
+    """Hidden cells whose value the equations and the published cells fix: those every
+    solution of the equations restricted to the hidden cells leaves unchanged (zero in
+    every vector of the null space), found per connected set of hidden cells."""
+    terms = equations[hidden[equations["cell"].to_numpy()]]
+    if terms.empty:
+        return np.empty(0, dtype=int)
+    cells, column = np.unique(terms["cell"], return_inverse=True)
+    rows, row = np.unique(terms["equation"], return_inverse=True)
+    graph = scipy.sparse.coo_matrix((np.ones(len(terms)), (row, len(rows) + column)),
+                                    shape=(len(rows) + len(cells),) * 2)
+    _, label = scipy.sparse.csgraph.connected_components(graph, directed=False)
+    found = []
+    for component in np.unique(label[len(rows):]):
+        mine = label[len(rows) + column] == component
+        r, r_index = np.unique(row[mine], return_inverse=True)
+        c, c_index = np.unique(column[mine], return_inverse=True)
+        matrix = np.zeros((len(r), len(c)))
+        np.add.at(matrix, (r_index, c_index), terms["sign"].to_numpy()[mine])
+        null = scipy.linalg.null_space(matrix)
+        fixed = np.abs(null).max(axis=1) < 1e-9 if null.shape[1] else np.ones(len(c), bool)
+        found.append(cells[c[fixed]])
+    return np.concatenate(found)
+
+
+def _partners(determined: np.ndarray, hidden: np.ndarray, equations: pd.DataFrame,
+              key: np.ndarray, within: np.ndarray | None = None) -> np.ndarray:
+    """For each determined hidden cell, a published cell of an equation holding it (of
+    those ``within``, when given) to hide too: the one sharing most equations with it (an
+    LSOA in the same ward and the same constituency), then the smallest by ``key``."""
+    mine = equations.loc[np.isin(equations["cell"], determined), ["equation", "cell"]]
+    pairs = mine.merge(equations[["equation", "cell"]], on="equation", suffixes=("", "_other"))
+    pairs = pairs[~hidden[pairs["cell_other"].to_numpy()]]
+    pairs = pairs.assign(eligible=True if within is None else pairs["equation"].isin(within))
+    pairs = pairs.groupby(["cell", "cell_other"], as_index=False).agg(
+        shared=("equation", "size"), eligible=("eligible", "any"))
+    pairs = pairs[pairs["eligible"]]
+    pairs = pairs.assign(key=key[pairs["cell_other"].to_numpy()])
+    return pairs.sort_values(["shared", "key", "cell_other"], ascending=[False, True, True],
+                             kind="stable").drop_duplicates("cell")["cell_other"].unique()
+
+
+def _hide_derived(out: pd.DataFrame, hide: pd.DataFrame, shares: Mapping[str, str]) -> None:
+    """Hide what is computed from a hidden count (see :func:`publish`)."""
+    for column, base in {**shares, **_RATES}.items():
+        if column in out and base in out:
+            hide[column] |= hide[base]
+    residents = out["group"] == "residents"
+    group = hide["population"].where(residents, hide.get("children", hide["population"]))
+    tied = hide["coverage_residents_pct"].where(residents, hide["coverage_children_pct"]) \
+        | hide["unmet_need"]
+    hide["unmet_need"] |= tied
+    hide["coverage_residents_pct"] |= tied & residents
+    hide["coverage_children_pct"] |= tied & ~residents
+    for column in ("gap_score", "places_per_1000"):
+        if column in out:
+            hide[column] |= tied | group
+    for column in _OF_GROUP:
+        hide[column] |= group
+    if "imd_rank_mean" in out:
+        hide["imd_rank_mean"] |= hide["population"]
 
 
 def gap_analysis(
@@ -467,6 +645,8 @@ def gap_analysis(
     areas' representative points are used, e.g. ``"oa"``), places them in each layer by
     ``aggregation`` (:data:`assetmap.demand.AGGREGATIONS`) and runs :func:`gap_table`.
     """
+    from .pipeline import join_registers  # the flow a register goes through
+
     bset = as_boundary_set(boundaries)
     taxonomy = taxonomy or load_taxonomy()
     joined = join_registers(paths, layers=list(by), boundaries=bset, taxonomy=taxonomy,
@@ -489,7 +669,8 @@ def gap_analysis(
                           small_areas=small_areas, formula=formula,
                           attribution=bset.attribution)
     return GapResult(table, joined.layers, joined.assets, joined.audit, demand, spread,
-                     placements, method, demand.warnings + notes)
+                     placements, method, demand.warnings + notes,
+                     shared_people(placements, joined.layers, demand.areas))
 
 
 def _one(category: str | Sequence[str] | None) -> str | None:
@@ -560,24 +741,20 @@ def write_gaps(
     sheet) and ``.gpkg`` (the measures on each layer's polygons), atomically.
 
     ``suppress_below`` applies disclosure control (see :func:`publish`) to these files only;
-    ``published`` is ``publish(result.table, counts=result.demand.counts,
-    suppress_below=suppress_below)`` when the caller has it already.
+    ``published`` is ``result.published(suppress_below)`` when the caller has it already.
     """
-    output = Path(output)
-    stem = output.with_suffix("") if output.suffix.lower() in {".csv", ".xlsx", ".gpkg"} \
-        else output
+    to_csv, to_xlsx, to_gpkg = gap_outputs(output)
     counts = result.demand.counts
-    shown = publish(result.table, counts=counts, suppress_below=suppress_below) \
-        if published is None else published
-    control = (f"people counts 1-{suppress_below - 1}, and figures revealing them, shown as "
-               f"{SUPPRESSED}" if suppress_below else "none")
+    shown = result.published(suppress_below) if published is None else published
+    control = DISCLOSURE_RULE.format(n=suppress_below) \
+        if suppress_below else "none"
     method = pd.concat([result.method, pd.DataFrame(
         {"item": ["disclosure control"], "value": [control]})], ignore_index=True)
-    csv = write_table(shown, stem.with_suffix(".csv"))
+    csv = write_table(shown, to_csv)
     sheets = {name: rows.drop(columns="layer") for name, rows in shown.groupby("layer",
                                                                                 sort=False)}
     formats = {**_FORMATS, **dict.fromkeys([*counts, "unmet_need"], "#,##0")}
-    xlsx = write_xlsx({**sheets, "method": method}, stem.with_suffix(".xlsx"),
+    xlsx = write_xlsx({**sheets, "method": method}, to_xlsx,
                       formats=formats)
     hidden = [c for c in result.table.select_dtypes("number") if shown[c].dtype == object]
     blank = shown.assign(**{c: pd.to_numeric(shown[c], errors="coerce") for c in hidden})
@@ -587,25 +764,35 @@ def write_gaps(
         layer = result.layers[name][["code", "geometry"]]
         key = f"{name}_{label}" if several else name
         geo[key] = layer.merge(rows.drop(columns="layer"), on="code", how="left")
-    gpkg = write_geo_layers(geo, stem.with_suffix(".gpkg"))
+    gpkg = write_geo_layers(geo, to_gpkg)
     return [csv, xlsx, gpkg]
 
 
 def read_gap_table(path: str | Path) -> pd.DataFrame:
-    """A gap table as :func:`write_gaps` writes it (CSV), ready to shade on a map.
+    """A gap table as :func:`write_gaps` writes it (the CSV, or the XLSX: a sheet per layer
+    and a "method" sheet), ready to shade on a map.
 
     Returns ``layer``, ``code`` and the numeric measures (suppressed cells as missing).
     The table must hold one category: write it with ``--category``.
     """
+    path = Path(path)
+    if not path.is_file():
+        raise AssetmapError("gap table not found", file=path)
     try:
-        table = pd.read_csv(path, encoding="utf-8-sig", dtype={"code": str})
-    except FileNotFoundError:
-        raise AssetmapError("gap table not found", file=path) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise AssetmapError(f"cannot read as a gap table ({exc})", file=path) from None
+        if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            sheets = pd.read_excel(path, sheet_name=None, dtype={"code": str})
+            table = pd.concat([rows.assign(layer=name) for name, rows in sheets.items()
+                               if name != "method"], ignore_index=True)
+        else:
+            table = pd.read_csv(path, encoding="utf-8-sig", dtype={"code": str})
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError,
+            zipfile.BadZipFile) as exc:
+        raise AssetmapError(f"cannot read as a gap table ({first_line(exc)}); pass the CSV "
+                            "or XLSX that 'assetmap gaps' writes", file=path) from None
     missing = {"layer", "code", "category"} - set(table.columns)
     if missing:
-        raise AssetmapError(f"not a gap table: no column {sorted(missing)[0]!r}", file=path)
+        raise AssetmapError(f"not a gap table: no column {sorted(missing)[0]!r}; pass the "
+                            "CSV or XLSX that 'assetmap gaps' writes", file=path)
     categories = table["category"].dropna().unique()
     if len(categories) > 1:
         raise AssetmapError(f"the gap table covers {len(categories)} categories "

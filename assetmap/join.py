@@ -117,10 +117,7 @@ def join(
     tree = shapely.STRtree(points)
     columns = {}
     for name, layer in layers.items():
-        if layer.crs != assets.crs:
-            raise ValueError(f"layer {name!r} is in {layer.crs}, assets in {assets.crs}")
-        if layer.empty:
-            raise AssetmapError(f"layer {name!r} has no areas")
+        check_layer(name, layer, assets.crs)
         codes = layer["code"].to_numpy()
         area, match = assign_areas(points, np.asarray(layer.geometry.array),
                                    rank=code_rank(codes), tolerance=tolerance,
@@ -135,6 +132,20 @@ def join(
     kept.columns = [f"{c} (register)" if str(c).casefold() in taken else c for c in kept.columns]
     return gpd.GeoDataFrame(pd.concat([kept, extra], axis=1), geometry=assets.geometry,
                             crs=assets.crs)
+
+
+def check_layer(name: str, layer: gpd.GeoDataFrame, crs) -> None:
+    """A one-line error unless ``layer`` is a boundary layer with areas, in ``crs``."""
+    missing = [c for c in ("code", "name") if c not in layer.columns]
+    if not isinstance(layer, gpd.GeoDataFrame) or missing:
+        raise AssetmapError(f"layer {name!r} is not a boundary layer (no "
+                            f"{' or '.join(missing) or 'geometry'} column; read it with "
+                            "load_layer)")
+    if layer.crs != crs:
+        raise AssetmapError(f"layer {name!r} is in {layer.crs}, the assets in {crs}: "
+                            "load both in one CRS")
+    if layer.empty:
+        raise AssetmapError(f"layer {name!r} has no areas")
 
 
 def count_by_area(
@@ -153,6 +164,9 @@ def count_by_area(
     columns = list(categories or []) + sorted(set(category) - set(categories or []))
     tables = []
     for name, layer in layers.items():
+        if f"{name}_code" not in joined:
+            raise AssetmapError(f"the assets are not joined to layer {name!r} (no column "
+                                f"{name}_code): join them first")
         counts = pd.crosstab(joined[f"{name}_code"], category).reindex(
             index=layer["code"], columns=columns, fill_value=0)
         counts["total"] = counts.sum(axis=1)

@@ -19,11 +19,11 @@ import pandas as pd
 import pyproj
 import shapely
 
-from .errors import AssetmapError
+from .errors import AssetmapError, warn
 from .postcodes import PostcodeIndex, is_well_formed, normalise_postcodes
 from .registers import Register, describe_roles, read_register
 from .settings import DUPLICATE_DISTANCE_M, EDGE_TOLERANCE_M, WORK_CRS
-from .taxonomy import Taxonomy, classify, load_taxonomy
+from .taxonomy import Taxonomy, classify, load_taxonomy, type_share
 
 #: Columns every located-assets frame starts with.
 ASSET_COLUMNS = ["source", "row", "id", "name", "type", "category", "postcode", "method"]
@@ -38,6 +38,8 @@ _PARTNERS = {"easting": "northing", "northing": "easting", "latitude": "longitud
              "longitude": "latitude"}
 #: IDs that say there is no ID (as are IDs without a letter or digit, such as "-").
 _NO_ID = ("n/a", "na", "none", "tbc", "unknown", "null")
+#: A column playing no role whose cells name categories at least this often looks like types.
+TYPE_SHARE = 0.5
 #: Column names a GeoPackage reserves; register columns so named get " (register)".
 _RESERVED = ("fid", "geometry")
 
@@ -49,30 +51,34 @@ def load_assets(
     study_area: shapely.Geometry | None = None,
     taxonomy: Taxonomy | None = None,
     category: str | None = None,
+    all_rows: str | None = None,
     sheet: str | None = None,
     roles: dict[str, str] | None = None,
+    header_row: int | None = None,
+    fix_postcodes: bool = False,
     tolerance: float = EDGE_TOLERANCE_M,
     crs: str = WORK_CRS,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Read, locate and categorise registers: all their assets and one audit of every row.
 
-    ``category`` (free text, matched against the taxonomy) is given to registers that have
-    no type column; without it such a register's file name is tried (``schools.csv`` ->
-    School), and the audit says so. ``sheet`` and ``roles`` apply to every register.
+    ``category`` and ``all_rows`` (free text, matched against the taxonomy) are for
+    registers that have no type column, as :func:`categorise` gives them. Without either,
+    such a register's file name is tried (``schools.csv`` -> School), and the audit says
+    so. ``sheet``, ``roles`` and ``header_row`` apply to every register.
     Other parameters as for :func:`read_register`, :func:`locate` and :func:`classify`.
     The audit's ``attrs["roles"]`` holds, per register file name, the columns used
     (:func:`assetmap.registers.describe_roles`).
     """
     taxonomy = taxonomy or load_taxonomy()
-    if category:
-        known_category(category, taxonomy)  # a bad category fails before any reading
+    for text in filter(None, (category, all_rows)):
+        known_category(text, taxonomy)  # a bad category fails before any reading
     assets, audits, used = [], [], {}
     for path in paths:
-        register = read_register(path, sheet=sheet, roles=roles)
+        register = read_register(path, sheet=sheet, roles=roles, header_row=header_row)
         used[register.name] = describe_roles(register)
         located, audit = locate(register, postcodes=postcodes, study_area=study_area,
-                                tolerance=tolerance, crs=crs)
-        labels, notes = categorise(located, register, taxonomy, category)
+                                tolerance=tolerance, crs=crs, fix_postcodes=fix_postcodes)
+        labels, notes = categorise(located, register, taxonomy, category, all_rows=all_rows)
         located["category"] = labels.to_numpy()
         audit["category"] = labels.reindex(audit["row"]).to_numpy()
         extra = notes.reindex(audit["row"]).fillna("").to_numpy()
@@ -90,18 +96,48 @@ def load_assets(
 
 
 def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
-               category: str | None = None) -> tuple[pd.Series, pd.Series]:
-    """Category label and note for each located asset (both indexed by source row)."""
+               category: str | None = None, *, all_rows: str | None = None
+               ) -> tuple[pd.Series, pd.Series]:
+    """Category label and note for each located asset (both indexed by source row).
+
+    A register's type column gives the categories (and a column that looks more like
+    types, :func:`type_columns`, is warned about). A register without one takes
+    ``all_rows`` for every row; else ``category`` for every row, unless a column looks like
+    types: that is an error, naming it (say it is the type column, or give ``all_rows``);
+    else the category its file name names, with a warning for such a column.
+    """
     rows = pd.Index(assets["row"], name="row")
+    suspects = type_columns(register, taxonomy)
     if "type" in register.roles:
+        used = type_share(register.frame[register.roles["type"]], taxonomy)
+        for column, share in suspects.items():
+            if share > used:
+                warn(f"looks more like types than the type column {register.roles['type']!r} "
+                     f"({share:.0%} of its cells name categories, against {used:.0%}); "
+                     f"choose with --column type=\"{column}\"", file=register.path,
+                     column=column)
         matched = classify(pd.Series(assets["type"].to_numpy(), index=rows), taxonomy)
         quoted = "type '" + assets["type"].to_numpy() + "'"
+        match, suggested = matched["match"], matched["suggestions"]
+        closest = np.where(suggested != "", " (closest: " + suggested + ")", "")
         note = np.select(
-            [matched["match"] == "fuzzy", matched["match"] == "unknown",
-             matched["match"] == "blank"],
+            [match.isin(["fuzzy", "reading"]), match == "ambiguous", match == "unknown",
+             match == "blank"],
             [quoted + " read as '" + matched["category"].astype(str) + "'",
-             quoted + " is not in the taxonomy: no category", "no type: no category"], "")
+             quoted + " names several categories (" + suggested + "): no category",
+             quoted + " is not in the taxonomy: no category" + closest,
+             "no type: no category"], "")
         return matched["category"], pd.Series(note, index=rows)
+    if all_rows:
+        return (pd.Series(known_category(all_rows, taxonomy), index=rows, dtype=object),
+                pd.Series("", index=rows))
+    for column, share in suspects.items():
+        message = (f"no type column was recognised, but this column looks like one ({share:.0%} "
+                   f"of its cells name categories): name it with --column type=\"{column}\"")
+        if category:
+            raise AssetmapError(f"{message}, or give every row the category with --all-rows "
+                                f"\"{category}\"", file=register.path, column=column)
+        warn(message, file=register.path, column=column)
     if category:
         return (pd.Series(known_category(category, taxonomy), index=rows, dtype=object),
                 pd.Series("", index=rows))
@@ -113,13 +149,24 @@ def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
             pd.Series("no type column: category taken from the file name", index=rows))
 
 
+def type_columns(register: Register, taxonomy: Taxonomy) -> dict[str, float]:
+    """Columns playing no role that look like types: at least ``TYPE_SHARE`` of their
+    cells name a category (:func:`assetmap.taxonomy.type_share`), most first."""
+    taken = set(register.roles.values())
+    text = _text_cells(register.frame)
+    shares = {str(c): type_share(text[c], taxonomy) for c in text.columns if c not in taken}
+    return dict(sorted(((c, s) for c, s in shares.items() if s >= TYPE_SHARE),
+                       key=lambda item: -item[1]))
+
+
 def known_category(text: str, taxonomy: Taxonomy) -> str:
     """The taxonomy label ``text`` names (as :func:`classify` matches it), or an error."""
-    label = classify(pd.Series([text]), taxonomy)["category"].iloc[0]
-    if pd.isna(label):
-        raise AssetmapError(f"category {text!r} is not in the taxonomy; categories are "
-                            f"{', '.join(taxonomy.labels())}")
-    return label
+    matched = classify(pd.Series([text]), taxonomy).iloc[0]
+    if pd.isna(matched["category"]):
+        closest = f" (closest: {matched['suggestions']})" if matched["suggestions"] else ""
+        raise AssetmapError(f"category {text!r} is not in the taxonomy{closest}; categories "
+                            f"are {', '.join(taxonomy.labels())}")
+    return matched["category"]
 
 
 def locate(
@@ -129,6 +176,7 @@ def locate(
     study_area: shapely.Geometry | None = None,
     tolerance: float = EDGE_TOLERANCE_M,
     crs: str = WORK_CRS,
+    fix_postcodes: bool = False,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Locate a register's rows.
 
@@ -141,7 +189,12 @@ def locate(
     study_area
         Outline (in ``crs``); rows further than ``tolerance`` metres outside are rejected.
     crs
-        Projected CRS of the result (metres).
+        CRS of the result. Rows are located, and tested against the study area and for
+        duplicates, in British National Grid metres, then reprojected.
+    fix_postcodes
+        Read a malformed or unknown postcode as the one postcode of the index that one
+        look-alike character away gives (``BD5 OPH`` -> ``BD5 0PH``), and note it. Without
+        it, the rejection reason suggests that postcode.
 
     Returns
     -------
@@ -158,18 +211,19 @@ def locate(
             file=register.path)
     rows = _Rows(register)
     if isinstance(register.frame, gpd.GeoDataFrame):
-        rows.by_geometry(register.frame.to_crs(crs).geometry)
+        rows.by_geometry(register.frame.to_crs(WORK_CRS).geometry)
     if {"easting", "northing"} <= register.roles.keys():
-        rows.by_grid(register, crs)
+        rows.by_grid(register)
     if {"latitude", "longitude"} <= register.roles.keys():
         rows.by_degrees(register.column("latitude"), register.column("longitude"),
-                        register.delimiter, crs)
+                        register.delimiter)
     rows.lone_coordinates(register)
     if "postcode" in register.roles:
-        rows.by_postcode(register, postcodes)
+        rows.by_postcode(register, postcodes, fix_postcodes)
     rows.reject_unlocated()
     if study_area is not None:
-        rows.reject_outside(study_area, tolerance)
+        rows.reject_outside(gpd.GeoSeries([study_area], crs=crs).to_crs(WORK_CRS).iloc[0],
+                            tolerance)
     rows.reject_duplicates(register)
     return rows.assets(register, crs), rows.audit(register)
 
@@ -219,35 +273,33 @@ class _Rows:
         points = shapely.point_on_surface(geometry.array)
         self.take(present, shapely.get_x(points), shapely.get_y(points), "geometry")
 
-    def by_grid(self, register: Register, crs: str) -> None:
+    def by_grid(self, register: Register) -> None:
         """Easting/northing; columns whose every value is GB degrees are read as
         longitude/latitude instead, and the rows so located say so."""
         e_text, n_text = register.column("easting"), register.column("northing")
         if _all_degrees(_number(e_text, register.delimiter),
                         _number(n_text, register.delimiter)):
-            self.by_degrees(n_text, e_text, register.delimiter, crs)
+            self.by_degrees(n_text, e_text, register.delimiter)
             columns = f"{register.roles['easting']}/{register.roles['northing']}"
             self.note((self.method == "latitude/longitude").to_numpy(),
                       f"{columns} read as longitude/latitude")
             return
         e, n = _number(e_text, None), _number(n_text, None)  # metres: commas group thousands
         usable = _in_range(e, *_GRID["easting"]) & _in_range(n, *_GRID["northing"])
-        if crs != WORK_CRS:
-            e, n = pyproj.Transformer.from_crs(WORK_CRS, crs, always_xy=True).transform(e, n)
         self.take(usable, e, n, "easting/northing")
         given = (e_text != "") | (n_text != "")
         self.fail(given & ~usable, "easting/northing not usable ('" + e_text + "', '"
                   + n_text + "')")
 
-    def by_degrees(self, lat_text: pd.Series, lon_text: pd.Series, delimiter: str | None,
-                   crs: str) -> None:
+    def by_degrees(self, lat_text: pd.Series, lon_text: pd.Series,
+                   delimiter: str | None) -> None:
         lat, lon = _number(lat_text, delimiter), _number(lon_text, delimiter)
         in_gb = _in_range(lat, *_DEGREES["latitude"]) & _in_range(lon, *_DEGREES["longitude"])
         swapped = ~in_gb & _in_range(lon, *_DEGREES["latitude"]) & _in_range(
             lat, *_DEGREES["longitude"])
         lat, lon = np.where(swapped, lon, lat), np.where(swapped, lat, lon)
-        to_crs = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        x, y = to_crs.transform(lon, lat)
+        to_grid = pyproj.Transformer.from_crs("EPSG:4326", WORK_CRS, always_xy=True)
+        x, y = to_grid.transform(lon, lat)
         usable = in_gb | swapped
         self.take(usable, x, y, "latitude/longitude")
         self.note(swapped & (self.method == "latitude/longitude").to_numpy(),
@@ -264,13 +316,23 @@ class _Rows:
                 self.fail(given, pd.Series(f"{role} given but no {partner} column",
                                            index=given.index))
 
-    def by_postcode(self, register: Register, index: PostcodeIndex | None) -> None:
+    def by_postcode(self, register: Register, index: PostcodeIndex | None,
+                    fix: bool = False) -> None:
+        """Postcodes looked up in the index; near misses (:meth:`PostcodeIndex.near_misses`)
+        are suggested in the reason, or taken with a note when ``fix``."""
         raw = register.column("postcode")
         self.postcode = normalise_postcodes(raw)
         given = (self.postcode != "").to_numpy()
-        well = is_well_formed(self.postcode).to_numpy()
         quoted = "'" + raw + "'"
-        self.fail(given & ~well, "malformed postcode " + quoted)
+        near = pd.Series([[]] * len(raw), index=raw.index, dtype=object) if index is None \
+            else index.near_misses(self.postcode)
+        meant = near.str.join(" or ")
+        hint = np.where(meant != "", " (did you mean " + meant + "?)", "")
+        fixed = given & (near.str.len() == 1).to_numpy() & fix
+        self.note(fixed, "postcode " + quoted + " read as " + meant)
+        self.postcode = self.postcode.where(~fixed, meant)
+        well = is_well_formed(self.postcode).to_numpy()
+        self.fail(given & ~well, "malformed postcode " + quoted + hint)
         if index is None:
             self.fail(given, pd.Series("no postcode file to look postcodes up in",
                                        index=raw.index))
@@ -278,7 +340,7 @@ class _Rows:
         x, y, found = index.lookup(self.postcode.where(well, ""))
         usable = given & well & found & np.isfinite(x)
         self.take(usable, x, y, "postcode")
-        self.fail(given & ~found, "unknown postcode " + quoted)
+        self.fail(given & ~found, "unknown postcode " + quoted + hint)
         self.fail(given & found & ~usable, "postcode " + quoted + " has no grid reference")
 
     def reject_unlocated(self) -> None:
@@ -352,7 +414,7 @@ class _Rows:
                           axis=1)
         frame.columns = unique_casefold(frame.columns)
         return gpd.GeoDataFrame(frame, geometry=shapely.points(self.x[keep], self.y[keep]),
-                                crs=crs)
+                                crs=WORK_CRS).to_crs(crs)
 
     def audit(self, register: Register) -> pd.DataFrame:
         located = self.located

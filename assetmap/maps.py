@@ -1,26 +1,34 @@
-"""Interactive maps planners can open anywhere: light, escaped, and self-contained on request.
+"""Interactive maps planners can open anywhere: light, escaped and self-contained.
 
-``make_map`` builds a ``folium.Map`` (it renders inline in Jupyter); ``write_map`` saves it,
-with every script and stylesheet inlined when ``offline`` (the HTML then makes no network
-request at all; pair it with ``tiles="none"`` or an internal tile server).
+``make_map`` builds a ``folium.Map`` (inline in Jupyter, self-contained); ``write_map``
+saves it with every script and stylesheet inlined (unless ``offline=False``: CDN links), so
+the page needs no network but for basemap tiles (``tiles="none"``: no request at all).
 
 Safety: asset names are typed by the public. They reach the page only as JSON inside
 ``<script>`` (Jinja's ``tojson`` escapes ``<``, ``>``, ``&`` and ``'``), and the browser
 puts them into the page with ``textContent``, never ``innerHTML``. Text that Leaflet or
 folium insert as HTML (layer names, tooltips, legend, title, attribution) is HTML-escaped
-here first.
+here first. No text is ever Jinja *source*: branca renders each element's macros and then
+parses that output as a template again (``Element(text)``), which would evaluate
+``{{ ... }}`` typed in a name; a map renders with that second pass switched off
+(``_verbatim_elements``).
 """
 
 from __future__ import annotations
 
 import html
 import re
+import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
+import branca.element
 import folium
+import folium.features
+import folium.map
 import geopandas as gpd
 import mapclassify
 import numpy as np
@@ -34,12 +42,9 @@ from folium.template import Template
 
 from .errors import AssetmapError
 from .outputs import atomic_path
-from .settings import WEB_CRS, resource_dir
+from .settings import SCHEMES, WEB_CRS, resource_dir
 from .taxonomy import Taxonomy, load_taxonomy
 
-#: Class-break schemes (mapclassify) for choropleths.
-SCHEMES = {"quantiles": "Quantiles", "natural_breaks": "FisherJenks",
-           "equal_interval": "EqualInterval"}
 #: Tile presets; anything else with ``{z}`` in it is taken as a tile URL template.
 TILES = {"openstreetmap": "OpenStreetMap", "cartodb": "CartoDB positron"}
 _SIMPLIFY_M = 25.0  # coverage-aware simplification tolerance for boundary layers (metres)
@@ -123,8 +128,9 @@ def make_map(
     return fmap
 
 
-def write_map(fmap: folium.Map, path: str | Path, *, offline: bool = False) -> Path:
-    """Save the map as one HTML file; ``offline`` inlines every script and stylesheet."""
+def write_map(fmap: folium.Map, path: str | Path, *, offline: bool = True) -> Path:
+    """Save the map as one HTML file, every script and stylesheet inlined (``offline``) or
+    linked from CDNs (``offline=False``: a smaller file, blank without network)."""
     page = fmap.get_root().render()
     if offline:
         page = inline_resources(page)
@@ -175,10 +181,54 @@ def inline_resources(page: str) -> str:
 
 
 class _Map(folium.Map):
-    """A folium map loading only Leaflet (no Bootstrap, jQuery or icon fonts: unused)."""
+    """A folium map loading only Leaflet (no Bootstrap, jQuery or icon fonts: unused),
+    rendered with no second template pass, and self-contained inline in Jupyter."""
 
     default_js: ClassVar = [folium.Map.default_js[0]]
     default_css: ClassVar = [folium.Map.default_css[0]]
+
+    def render(self, **kwargs) -> None:
+        with _verbatim_elements():
+            super().render(**kwargs)
+
+    def _repr_html_(self, **kwargs) -> str:
+        """The page, every script inlined, in an iframe (as folium's, which links CDNs)."""
+        page = html.escape(inline_resources(self.get_root().render(**kwargs)))
+        return ('<div style="width:100%;"><div style="position:relative;width:100%;height:0;'
+                'padding-bottom:60%;"><iframe srcdoc="' + page + '" style="position:absolute;'
+                'width:100%;height:100%;left:0;top:0;border:none !important;" '
+                'allowfullscreen></iframe></div></div>')
+
+
+class _Verbatim(Element):
+    """Rendered text kept as it is: branca's ``Element(text)`` would parse it as Jinja."""
+
+    def __init__(self, template: str | None = None, template_name: str | None = None):
+        super().__init__(template_name=template_name)
+        self._text = template
+
+    def render(self, **kwargs) -> str:
+        return super().render(**kwargs) if self._text is None else self._text
+
+
+#: The modules whose ``render`` methods wrap rendered text in ``Element(text)``.
+_WRAPPING_MODULES = (branca.element, folium.map, folium.features)
+_RENDERING = threading.RLock()
+
+
+@contextmanager
+def _verbatim_elements() -> Iterator[None]:
+    """While a map renders, those modules make ``_Verbatim`` elements where they would make
+    an ``Element`` (restored afterwards; one render at a time)."""
+    with _RENDERING:
+        saved = [module.Element for module in _WRAPPING_MODULES]
+        for module in _WRAPPING_MODULES:
+            module.Element = _Verbatim
+        try:
+            yield
+        finally:
+            for module, element in zip(_WRAPPING_MODULES, saved, strict=True):
+                module.Element = element
 
 
 def _escape(text) -> str:
@@ -221,7 +271,9 @@ def _boundary_layer(layer: gpd.GeoDataFrame, label: str, *, show: bool,
     if measure is not None:
         name, column = measure
         if column not in layer:
-            raise AssetmapError(f"layer {name!r} has no column {column!r} to shade")
+            valid = [str(c) for c in layer.select_dtypes("number").columns]
+            raise AssetmapError(f"layer {name!r} has no column {column!r} to shade; it has "
+                                f"{', '.join(valid)}")
         values = pd.to_numeric(layer[column], errors="coerce")
         if values.isna().all():
             raise AssetmapError(f"column {column!r} of layer {name!r} has no values to shade "

@@ -1,11 +1,20 @@
-"""Writing results: atomically (a temporary file beside the target, then a rename), and safely
-for spreadsheets (no text cell becomes a live formula when Excel opens it)."""
+"""Writing results: as one set per command (staged in a hidden folder beside the targets,
+renamed into place last), and safely for spreadsheets (no text cell becomes a live formula
+when Excel opens it, whatever characters it holds).
+
+The ``*_outputs`` functions name the files each writer writes, so the command line can
+check them against the files it reads before doing any work.
+"""
 
 from __future__ import annotations
 
+import csv
+import glob
 import os
 import re
-from collections.abc import Iterator, Mapping
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,35 +25,171 @@ import pandas as pd
 from .errors import AssetmapError
 from .settings import WEB_CRS
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _GEO_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+#: Characters some reader takes for the end of a row (Python's ``str.splitlines`` takes all).
+_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+#: Whitespace and control characters a spreadsheet may skip before a formula starts.
+_LEAD = rf"(?:(?![{_BREAKS}])[\s\x00-\x1f\x7f-\x9f\u200b\u2060\ufeff])*"
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+#: Where an apostrophe goes: before a line (the cell's first, or one after a line break)
+#: that starts, after whitespace, with ``= + - @`` and is not a plain number.
+_FORMULA = re.compile(rf"(?:^|(?<=[{_BREAKS}]))(?={_LEAD}[=+\-@])"
+                      rf"(?!{_LEAD}{_NUMBER}(?:[{_BREAKS}]|$))")
+#: Our temporaries: ``.assetmap-<pid>-...`` (staging folders and files, journals included).
+_TEMP_PREFIX = ".assetmap-"
+
+
+def join_outputs(output: str | Path) -> list[Path]:
+    """The files :func:`assetmap.write_join` writes: ``output`` (the assets), and beside it
+    ``<name>_counts.csv`` and ``<name>_audit.csv``."""
+    output = Path(output)
+    return [output, output.with_name(f"{output.stem}_counts.csv"),
+            output.with_name(f"{output.stem}_audit.csv")]
+
+
+def cluster_outputs(output: str | Path, *, areas: bool = False) -> list[Path]:
+    """The files :func:`assetmap.write_clusters` writes: ``output`` (the polygons), and beside
+    it ``<name>_members.csv``, ``<name>_audit.csv`` and, with ``areas``, ``<name>_areas``."""
+    output = Path(output)
+    return [output, output.with_name(f"{output.stem}_members.csv"),
+            output.with_name(f"{output.stem}_audit.csv"),
+            *([output.with_name(f"{output.stem}_areas{output.suffix}")] if areas else [])]
+
+
+def gap_outputs(output: str | Path) -> list[Path]:
+    """The files :func:`assetmap.write_gaps` writes: ``<name>.csv``, ``.xlsx`` and ``.gpkg``
+    (``output`` with or without one of these suffixes)."""
+    output = Path(output)
+    stem = output.with_suffix("") if output.suffix.lower() in {".csv", ".xlsx", ".gpkg"} \
+        else output
+    return [stem.with_suffix(suffix) for suffix in (".csv", ".xlsx", ".gpkg")]
+
+
+def clashes(outputs: Iterable[str | Path], inputs: Iterable[str | Path]) -> None:
+    """A one-line error if writing ``outputs`` would replace (or land inside) an input."""
+    inputs = [Path(i) for i in inputs]
+    for output in map(Path, outputs):
+        target = output.resolve()
+        for i in inputs:
+            same = target == i.resolve() or (output.exists() and i.exists()
+                                              and output.samefile(i))
+            if same:
+                raise AssetmapError("is an input, and this command would write it (as an "
+                                    "output or beside one): choose another output name",
+                                    file=i)
+            if i.is_dir() and target.is_relative_to(i.resolve()):
+                raise AssetmapError(f"is an input folder, and this command would write "
+                                    f"{output} in it: choose another output name",
+                                    file=i)
+
+
+def check_writable(outputs: Iterable[str | Path]) -> None:
+    """A one-line error unless every output can be written: its folder is a folder (or can
+    be made in one) that accepts files, and it is not a folder itself."""
+    for output in map(Path, outputs):
+        if output.is_dir():
+            raise AssetmapError("is a folder: name a file to write", file=output)
+        folder = next(p for p in output.absolute().parents if p.exists())
+        if not folder.is_dir():
+            raise AssetmapError(f"cannot write: {folder} is a file, not a folder", file=output)
+        try:
+            tempfile.TemporaryDirectory(prefix=f"{_TEMP_PREFIX}{os.getpid()}-",
+                                        dir=folder).cleanup()
+        except OSError as exc:
+            raise AssetmapError(f"cannot write in {folder} ({exc.strerror or exc})",
+                                file=output) from None
+
+
+@contextmanager
+def output_set(targets: Sequence[str | Path]) -> Iterator[list[Path]]:
+    """Write several files as one set: yield a path per target in a hidden staging folder
+    beside it (same file name); when the block succeeds, rename them all into place.
+
+    If the block fails, or the process dies, no target changes: the old set stays whole.
+    Stale staging folders and temporaries of dead assetmap processes in the targets'
+    folders are cleared first. The block must write exactly the targets (a writer and its
+    ``*_outputs`` function agree). A failure to write is a one-line error.
+    """
+    targets = [Path(t) for t in targets]
+    check_writable(targets)
+    folders: dict[Path, Path] = {}
+    try:
+        for folder in dict.fromkeys(t.parent for t in targets):
+            folder.mkdir(parents=True, exist_ok=True)
+            clear_stale(folder)
+            folders[folder] = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-",
+                                                    suffix=".tmp", dir=folder))
+        staged = [folders[t.parent] / t.name for t in targets]
+        yield staged
+        written = {p for folder in folders.values() for p in folder.iterdir()}
+        if written != set(staged):
+            raise RuntimeError(f"writer and plan disagree: wrote {sorted(written)}, "
+                               f"planned {staged}")
+        for temp, target in zip(staged, targets, strict=True):
+            os.replace(temp, target)
+    except OSError as exc:
+        raise AssetmapError(f"cannot write ({exc.strerror or exc})",
+                            file=targets[0] if len(targets) == 1 else targets[0].parent
+                            ) from None
+    except AssetmapError as error:  # a writer's error names the file, not the staging folder
+        message = str(error)
+        for folder, staging in folders.items():
+            message = message.replace(f"{staging}{os.sep}", f"{folder}{os.sep}")
+        raise AssetmapError(message) from None
+    finally:
+        for folder in folders.values():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; move it into place only if the block succeeds."""
     target = Path(target)
-    temp = target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale(target.parent)
+    temp = target.with_name(f"{_TEMP_PREFIX}{os.getpid()}-{target.name}")
     try:
         yield temp
         os.replace(temp, target)
     finally:
-        temp.unlink(missing_ok=True)
+        for left in target.parent.glob(f"{glob.escape(temp.name)}*"):  # and any journal
+            left.unlink(missing_ok=True)
 
 
-def refuse_to_overwrite(output: str | Path, inputs) -> None:
-    """A one-line error if ``output`` is one of the ``inputs`` (inputs are never modified)."""
-    output = Path(output)
-    if output.exists() and any(Path(i).exists() and output.samefile(i) for i in inputs):
-        raise AssetmapError("is an input: choose another output file", file=output)
+def clear_stale(folder: str | Path) -> list[Path]:
+    """Remove the temporaries (files and staging folders) that dead assetmap processes left
+    in ``folder``; return what was removed. Those of live processes are left alone."""
+    removed = []
+    for entry in Path(folder).glob(f"{_TEMP_PREFIX}*"):
+        pid = entry.name.removeprefix(_TEMP_PREFIX).partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``frame`` whose text cells and headers starting with ``= + - @`` are kept as text.
+    """Copy of ``frame`` whose text cells and headers are safe in a spreadsheet.
 
-    Such cells get a leading apostrophe, the spreadsheet convention for "this is text".
-    Plain numbers typed as text (``-1.75``) are left alone: they are not formulas.
+    A cell, or a line within it, that starts with ``= + - @`` (after any whitespace or
+    control characters) gets an apostrophe before that line, the spreadsheet convention
+    for "this is text"; so does a cell starting with a tab or carriage return. Lines that
+    are plain numbers (``-1.75``) are left alone: they are not formulas. NUL characters,
+    which no one types and some programs stop reading at, are dropped.
     """
     out = frame.copy()
     for column in out.columns:
@@ -52,26 +197,32 @@ def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if values.dtype.kind in "biufcmM" or isinstance(values.dtype, gpd.array.GeometryDtype):
             continue
         text = values.astype(str)
-        risky = values.notna() & _formula_like(text)
-        if risky.any():
-            out[column] = values.astype(object).where(~risky, "'" + text)
+        safe = _defuse(text)
+        changed = values.notna() & (safe != text)
+        if changed.any():
+            out[column] = values.astype(object).where(~changed, safe)
     headers = pd.Series(out.columns, dtype=object)
-    risky = _formula_like(headers.astype(str))
-    if risky.any():
-        out.columns = headers.where(~risky, "'" + headers.astype(str))
+    safe = _defuse(headers.astype(str))
+    changed = safe != headers.astype(str)
+    if changed.any():
+        out.columns = headers.where(~changed, safe)
     return out
 
 
-def _formula_like(text: pd.Series) -> pd.Series:
-    """Whether text would start a formula in a spreadsheet (plain numbers do not)."""
-    return text.str.startswith(_FORMULA_START) & ~text.str.match(_PLAIN_NUMBER)
+def _defuse(text: pd.Series) -> pd.Series:
+    """Text made safe line by line (see :func:`defuse_formulas`)."""
+    text = text.str.replace("\x00", "", regex=False)
+    text = text.where(~text.str.startswith(("\t", "\r")), "'" + text)
+    return text.str.replace(_FORMULA, "'", regex=True)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a CSV that Excel opens cleanly: UTF-8 with BOM, formulas defused."""
-    path = _ready(path)
+    """Write a CSV that Excel opens cleanly: UTF-8 with BOM, CRLF rows, every text cell
+    quoted (so a line break inside one never splits the row), formulas defused."""
+    path = Path(path)
     with atomic_path(path) as temp:
-        defuse_formulas(frame).to_csv(temp, index=False, encoding="utf-8-sig")
+        defuse_formulas(frame).to_csv(temp, index=False, encoding="utf-8-sig",
+                                      quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
     return path
 
 
@@ -81,7 +232,7 @@ def write_geo(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = 
     A CSV gets the geometry as ``easting``/``northing`` (points) and no geometry column.
     The layer is named ``layer``, else after the file (``assets.gpkg``: ``assets``).
     """
-    path = _ready(path)
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return write_table(_points_as_columns(frame), path)
@@ -103,15 +254,9 @@ def _points_as_columns(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     return out
 
 
-def _ready(path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def write_geo_layers(frames: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
     """Write several layers (name: frame) into one GeoPackage, atomically."""
-    path = _ready(path)
+    path = Path(path)
     if path.suffix.lower() != ".gpkg":
         raise AssetmapError("several layers need a GeoPackage (.gpkg)", file=path)
     with atomic_path(path) as temp:
@@ -138,7 +283,7 @@ def write_xlsx(
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    path = _ready(path)
+    path = Path(path)
     formats = formats or {}
     book = Workbook()
     book.remove(book.active)
@@ -187,7 +332,7 @@ def _set_cell(cell, value):
     if isinstance(value, str):
         cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
         cell.data_type = "s"
-        if value.startswith(_FORMULA_START):
+        if value.startswith(("\t", "\r")) or _FORMULA.match(value):
             cell.quotePrefix = True
     else:
         cell.value = value

@@ -8,31 +8,27 @@ Progress is reported through a callback (a spinner in the CLI; silent by default
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
 
-from .boundaries import BoundarySet, LayerSpec, as_boundary_set, load_layer, outline
+from .boundaries import BoundarySet, as_boundary_set, layer_spec, load_layer, outline
 from .errors import AssetmapError
 from .join import count_by_area, join
 from .locate import load_assets
-from .maps import make_map
-from .outputs import write_geo, write_table
+from .outputs import join_outputs, write_geo, write_geo_layers, write_table
 from .postcodes import PostcodeIndex
-from .settings import EDGE_TOLERANCE_M, WORK_CRS
+from .progress import Progress, no_progress
+from .settings import EDGE_TOLERANCE_M, GPKG_MAX_FIELDS, WORK_CRS
 from .taxonomy import Taxonomy, load_taxonomy
 
-Progress = Callable[[str], None]
-
-
-def no_progress(message: str) -> None:
-    """The default progress callback: says nothing."""
-
+if TYPE_CHECKING:
+    import folium
 
 @dataclass
 class JoinResult:
@@ -46,11 +42,29 @@ class JoinResult:
 
 def write_join(result: JoinResult, output: str | Path) -> list[Path]:
     """Write the joined assets (``output``: .gpkg, .geojson or .csv), and beside them
-    ``<name>_counts.csv`` and ``<name>_audit.csv``."""
-    output = Path(output)
-    return [write_geo(result.assets, output, layer="assets"),
-            write_table(result.counts, output.with_name(f"{output.stem}_counts.csv")),
-            write_table(result.audit, output.with_name(f"{output.stem}_audit.csv"))]
+    ``<name>_counts.csv`` and ``<name>_audit.csv``.
+
+    A GeoPackage also holds the counts on the areas: a polygon layer ``<layer>_counts`` per
+    boundary layer (``code``, ``name``, a column per category, ``total``).
+    """
+    output, counts, audit = join_outputs(output)
+    if output.suffix.lower() == ".gpkg":
+        fields = len(result.assets.columns) - 1
+        if fields > GPKG_MAX_FIELDS:
+            raise AssetmapError(f"the joined assets have {fields:,} columns, more than a "
+                                f"GeoPackage holds ({GPKG_MAX_FIELDS:,}); write .csv instead",
+                                file=output)
+        areas = {f"{name}_counts": counted_layer(result, name) for name in result.layers}
+        geo = write_geo_layers({"assets": result.assets, **areas}, output)
+    else:
+        geo = write_geo(result.assets, output, layer="assets")
+    return [geo, write_table(result.counts, counts), write_table(result.audit, audit)]
+
+
+def counted_layer(result: JoinResult, name: str) -> gpd.GeoDataFrame:
+    """A boundary layer's areas with their asset counts (a column per category, ``total``)."""
+    counts = result.counts[result.counts["layer"] == name].drop(columns=["layer", "name"])
+    return result.layers[name].merge(counts, on="code", how="left")
 
 
 def validate_registers(
@@ -107,13 +121,17 @@ def join_registers(
     """
     bset = as_boundary_set(boundaries)
     taxonomy = taxonomy or load_taxonomy()
+    specs = [layer_spec(bset, name) for name in layers or list(bset.layers)]
+    study = bset.layers.get(bset.study_area) if bset.study_area else None
     loaded, area = {}, None
-    for name in layers or list(bset.layers):
-        spec = layer_spec(bset, name)
+    if study is not None and (study in specs or validate_options.get("use_study_area", True)):
+        progress(f"Drawing the study area from layer {bset.study_area!r}")
+        study_layer = load_layer(study, crs=crs)  # read once: outline, layer, overlap test
+        area = outline(study_layer)
+    for spec in specs:
         progress(f"Loading layer {spec.name!r}")
-        loaded[spec.name] = load_layer(spec, crs=crs)
-        if bset.study_area and spec == bset.layers.get(bset.study_area):
-            area = outline(loaded[spec.name])  # the study area's layer, read once
+        loaded[spec.name] = study_layer if spec == study else load_layer(
+            spec, crs=crs, study_area=area)
     assets, audit = validate_registers(paths, boundaries=bset, taxonomy=taxonomy, crs=crs,
                                        study_area=area, progress=progress,
                                        tolerance=tolerance, **validate_options)
@@ -144,37 +162,21 @@ def map_registers(
     ``title``, ...); the boundary set supplies the attribution and layer labels. Other
     options as for :func:`join_registers`.
     """
+    from .maps import make_map  # folium and mapclassify only when a map is made
+
+    if measures is not None and not {"layer", "code"} <= set(measures.columns):
+        raise AssetmapError("measures need 'layer' and 'code' columns (as a gap table has)")
     bset = as_boundary_set(boundaries)
     result = join_registers(paths, layers=layers, boundaries=bset, progress=progress,
                             **join_options)
     progress("Drawing the map")
-    per_area = result.counts
+    counted = {name: counted_layer(result, name) for name in result.layers}
     if measures is not None:
-        extra = measures.drop(columns=[c for c in measures if c in per_area and c not in
-                                       ("layer", "code")])
-        per_area = per_area.merge(extra, on=["layer", "code"], how="left")
-    counted = {
-        name: layer.merge(per_area[per_area["layer"] == name].drop(columns=["layer", "name"]),
-                          on="code", how="left")
-        for name, layer in result.layers.items()
-    }
+        counted = {name: layer.merge(
+            measures[measures["layer"] == name].drop(
+                columns=["layer", *(c for c in measures if c in layer and c != "code")]),
+            on="code", how="left") for name, layer in counted.items()}
     labels = {name: bset.layers[name].label for name in counted if name in bset.layers}
     return make_map(counted, result.assets, taxonomy=join_options.get("taxonomy"),
                     attribution=bset.attribution, labels=labels, **(map_options or {}))
 
-
-def layer_spec(bset: BoundarySet, item: str) -> LayerSpec:
-    """The layer one ``--layers`` item names.
-
-    ``NAME`` is a layer of the boundary set; ``PATH`` a boundary file, named after the file;
-    ``NAME=PATH`` a boundary file under that name (``pcn=pcn.gpkg``). Its code and name
-    columns are found as :func:`load_layer` finds them.
-    """
-    name, sep, path = (part.strip() for part in item.partition("="))
-    if sep and not (name and path):
-        raise AssetmapError(f"expected NAME=PATH in --layers, got {item!r}")
-    if not sep:
-        if name in bset.layers or not Path(name).suffix:
-            return bset.spec(name)
-        name, path = Path(name).stem, name
-    return LayerSpec(name, Path(path))

@@ -10,7 +10,6 @@ vectorised binary search.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +20,14 @@ import pyproj
 from .errors import AssetmapError
 from .outputs import atomic_path
 from .registers import detect_roles
-from .settings import WORK_CRS
+from .settings import WORK_CRS, cache_dir
 
 #: A well-formed UK postcode once normalised (outward code, one space, inward code).
 POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
 _CODEPOINT_COLUMNS = {"postcode": 0, "easting": 2, "northing": 3}
+#: Letters and digits typed for one another (both ways round) in near-miss postcodes.
+LOOKALIKES = (("O", "0"), ("I", "1"), ("L", "1"), ("S", "5"), ("Z", "2"), ("B", "8"),
+              ("G", "6"))
 #: Part of the cache file name: raise it when the index built from a file changes.
 _CACHE_VERSION = 2
 
@@ -59,11 +61,43 @@ class PostcodeIndex:
         Postcodes not in the index get ``found=False``; postcodes in it without a
         position (Code-Point quality 90) get ``found=True`` and NaN coordinates.
         """
-        keys = normalised.str.encode("ascii", errors="replace").to_numpy(dtype="S8")
-        pos = np.searchsorted(self.postcodes, keys).clip(0, len(self) - 1)
-        found = self.postcodes[pos] == keys
+        pos, found = self._search(_keys(normalised))
         return (np.where(found, self.easting[pos], np.nan),
                 np.where(found, self.northing[pos], np.nan), found)
+
+    def near_misses(self, normalised: pd.Series) -> pd.Series:
+        """For each normalised postcode not in the index, the postcodes of the index that
+        one look-alike character (:data:`LOOKALIKES`, e.g. O for 0) away would give.
+
+        Only well-formed candidates count, so a letter becomes a digit only where the
+        postcode format has a digit, and the reverse. Returns a list per postcode (empty
+        for postcodes in the index, blank ones and those with no near miss).
+        """
+        keys = _keys(normalised)
+        missing = np.flatnonzero(~self._search(keys)[1] & (keys != b""))
+        chars = keys[missing].view("S1").reshape(len(missing), 8)
+        rows, positions, replacements = [], [], []
+        for a, b in LOOKALIKES:
+            for typed, meant in ((a, b), (b, a)):
+                row, position = np.nonzero(chars == typed.encode())
+                rows.append(row)
+                positions.append(position)
+                replacements.append(np.full(len(row), meant.encode(), dtype="S1"))
+        row, position = np.concatenate(rows), np.concatenate(positions)
+        candidates = chars[row]  # a copy: one row per one-character change
+        candidates[np.arange(len(row)), position] = np.concatenate(replacements)
+        candidates = candidates.view("S8").ravel()
+        text = pd.Series(candidates.astype(str), dtype=object)
+        good = is_well_formed(text).to_numpy() & self._search(candidates)[1]
+        found = text[good].groupby(missing[row[good]]).agg(list)
+        result = pd.Series([[] for _ in range(len(keys))], index=normalised.index, dtype=object)
+        result.iloc[found.index.to_numpy()] = found.to_numpy()
+        return result
+
+    def _search(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of ``keys`` in the sorted postcodes, and whether each is there."""
+        pos = np.searchsorted(self.postcodes, keys).clip(0, len(self) - 1)
+        return pos, self.postcodes[pos] == keys
 
     @classmethod
     def from_file(
@@ -108,12 +142,17 @@ class PostcodeIndex:
         table = table.drop_duplicates("postcode").sort_values("postcode")
         if table.empty:
             raise AssetmapError("postcode file holds no well-formed postcodes", file=path)
-        keys = table["postcode"].str.encode("ascii", errors="replace").to_numpy(dtype="S8")
+        keys = _keys(table["postcode"])
         x = table["easting"].to_numpy(float, copy=True)
         y = table["northing"].to_numpy(float, copy=True)
         no_position = (x <= 0) & (y <= 0)
         x[no_position], y[no_position] = np.nan, np.nan
         return cls(keys, x, y)
+
+
+def _keys(normalised: pd.Series) -> np.ndarray:
+    """Normalised postcodes as the index stores them (8-byte ASCII)."""
+    return normalised.str.encode("ascii", errors="replace").to_numpy(dtype="S8")
 
 
 def _read_postcode_csv(path: Path, columns: dict[str, str] | None) -> pd.DataFrame:
@@ -143,17 +182,12 @@ def _read_postcode_csv(path: Path, columns: dict[str, str] | None) -> pd.DataFra
     return table[["postcode", "easting", "northing"]]
 
 
-def _cache_dir() -> Path:
-    env = os.environ.get("ASSETMAP_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "assetmap"
-
-
 def _cache_file(files: list[Path], columns: dict[str, str] | None) -> Path:
     digest = hashlib.sha1(f"{_CACHE_VERSION}|{sorted((columns or {}).items())!r}".encode())
     for f in files:
         stat = f.stat()
         digest.update(f"{f.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
-    return _cache_dir() / f"postcodes-{digest.hexdigest()[:16]}.npz"
+    return cache_dir() / f"postcodes-{digest.hexdigest()[:16]}.npz"
 
 
 def _save_atomically(target: Path, index: PostcodeIndex) -> None:

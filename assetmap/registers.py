@@ -12,6 +12,8 @@ import csv
 import io
 import itertools
 import re
+import tomllib
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -23,25 +25,19 @@ import pandas as pd
 import pyogrio
 
 from .errors import AssetmapError, first_line
-from .settings import WORK_CRS
+from .settings import WORK_CRS, XLSX_MAX_BYTES, XLSX_MAX_RATIO, XLSX_RATIO_FROM_BYTES, resource_dir
 
-#: Column roles, and the (normalised) header names people use for them.
-ROLE_NAMES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "assetid", "siteid", "ref", "reference", "urn", "uprn", "odscode",
-           "practicecode", "orgcode", "organisationcode"),
-    "name": ("name", "sitename", "assetname", "venue", "venuename", "organisation",
-             "organisationname", "establishmentname", "practicename", "schoolname", "title"),
-    "type": ("type", "category", "assettype", "sitetype", "venuetype", "servicetype",
-             "typeofestablishment", "typeofestablishmentname"),
-    "postcode": ("postcode", "postalcode", "pcd", "pcds", "pcd2", "zip"),
-    "latitude": ("lat", "latitude"),
-    "longitude": ("long", "lng", "lon", "longitude"),
-    "easting": ("easting", "eastings", "x", "xcoord", "oseast1m"),
-    "northing": ("northing", "northings", "y", "ycoord", "osnrth1m"),
-}
-#: Fallback: a header containing one of these words takes the role (when no exact match).
-_ROLE_WORDS = {"postcode": "postcode", "latitude": "latitude", "longitude": "longitude",
-               "easting": "easting", "northing": "northing", "name": "name"}
+
+def _column_names() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Header names and words per role, from ``assets/column_names.toml``."""
+    table = tomllib.loads((resource_dir("assets") / "column_names.toml").read_text("utf-8"))
+    return ({role: tuple(entry["names"]) for role, entry in table.items()},
+            {role: tuple(entry["words"]) for role, entry in table.items()})
+
+
+#: Column roles, and the (normalised) header names people use for them; and the fallback:
+#: a header containing one of a role's words takes the role (when no header is a name).
+ROLE_NAMES, ROLE_WORDS = _column_names()
 _HEADER_SEARCH_ROWS = 30
 #: CSV delimiters tried, and how many lines are used to choose one.
 _DELIMITERS = ",;\t|"
@@ -92,8 +88,8 @@ def detect_roles(columns, explicit: dict[str, str] | None = None, *, file=None) 
     for role, names in ROLE_NAMES.items():
         taken = set(roles.values())
         exact = [c for c in columns if normalised[c] in names and c not in taken]
-        word = _ROLE_WORDS.get(role)
-        fuzzy = [c for c in columns if word and word in normalised[c] and c not in taken]
+        fuzzy = [c for c in columns if c not in taken
+                 and any(word in normalised[c] for word in ROLE_WORDS[role])]
         if role not in roles and (exact or fuzzy):
             roles[role] = (exact or fuzzy)[0]
     return roles
@@ -116,6 +112,7 @@ def read_register(
     *,
     sheet: str | None = None,
     roles: dict[str, str] | None = None,
+    header_row: int | None = None,
 ) -> Register:
     """Read a register file as text and detect its column roles.
 
@@ -129,28 +126,40 @@ def read_register(
         multi-layer OGR file. Default: the first sheet; a file with several layers needs it.
     roles
         Explicit ``{role: column}`` choices, overriding detection. Roles: see :data:`ROLE_NAMES`.
+    header_row
+        The header's row number in a CSV or XLSX file (1-based, as a spreadsheet shows it).
+        Default: the first of the top rows naming the most roles (names of one letter do not
+        count, so a row of Y/N flags is never the header), else the first fullest row.
     """
     path = Path(path)
     if not path.exists():
         raise AssetmapError("file not found", file=path)
     if path.is_dir():
         raise AssetmapError("is a folder, not a register file", file=path)
+    refuse_special_file(path)
     suffix = path.suffix.lower()
     encoding = delimiter = None
     merged: list[tuple[int, int, int, int]] = []
     if suffix in {".csv", ".txt", ".tsv"}:
         rows, encoding, delimiter = _csv_rows(path)
     elif suffix in {".xlsx", ".xlsm"}:
+        _refuse_zip_bomb(path)
         rows, merged = _xlsx_rows(path, sheet)
     elif suffix == ".xls":
         raise AssetmapError("old .xls workbooks are not read; save it as .xlsx", file=path)
     else:
+        if header_row is not None:
+            raise AssetmapError("a header row is chosen in CSV and XLSX registers only",
+                                file=path)
         frame = _read_ogr(path, sheet)
         return Register(path, frame, detect_roles(frame.columns.drop("geometry"), roles,
                                                   file=path))
     if not rows or not any(any(cell for cell in row) for row in rows):
         raise AssetmapError("the file is empty", file=path)
-    header = _find_header(rows)
+    if header_row is not None and not 1 <= header_row <= len(rows):
+        raise AssetmapError(f"no header row {header_row}: the file has {len(rows)} rows",
+                            file=path)
+    header = _find_header(rows) if header_row is None else header_row - 1
     _fill_merged(rows, merged, header)
     frame = _table(rows, header)
     return Register(path, frame, detect_roles(frame.columns, roles, file=path),
@@ -278,14 +287,16 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
 
 
 def _find_header(rows: list[list[str]]) -> int:
-    """Index of the header row: the first that names the most known roles.
+    """Index of the header row: the first that names the most roles.
 
-    Title rows and blank rows above the header are passed over. With no recognisable
-    header name, the first row with the most filled cells is taken.
+    Title rows and blank rows above the header are passed over. Cells of one letter or
+    digit do not count (a row of Y/N flags names no roles, though "Y" heads northings).
+    With no recognisable header name, the first row with the most filled cells is taken.
     """
-    known = {name for names in ROLE_NAMES.values() for name in names}
+    role_of = {name: role for role, names in ROLE_NAMES.items() for name in names
+               if len(name) > 1}
     head = rows[:_HEADER_SEARCH_ROWS]
-    scores = [sum(normalise_header(c) in known for c in row if c) for row in head]
+    scores = [len({role_of.get(normalise_header(c)) for c in row} - {None}) for row in head]
     if max(scores) > 0:
         return scores.index(max(scores))
     filled = [sum(bool(c) for c in row) for row in head]
@@ -312,3 +323,30 @@ def _unique_names(header: list[str]) -> list[str]:
             name += "_2"
         names.append(name)
     return names
+
+
+def refuse_special_file(path: Path) -> None:
+    """A one-line error for a path that is neither a regular file nor a folder: reading a
+    FIFO waits for a writer forever, and a device such as ``/dev/zero`` never ends."""
+    if path.exists() and not (path.is_file() or path.is_dir()):
+        raise AssetmapError("not a regular file (a pipe, device or socket): not read", file=path)
+
+
+def _refuse_zip_bomb(path: Path) -> None:
+    """A one-line error for a workbook whose parts expand past :data:`XLSX_MAX_BYTES`, or
+    past :data:`XLSX_MAX_RATIO` times its size once above :data:`XLSX_RATIO_FROM_BYTES`:
+    checked from the zip directory, before any part is decompressed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(item.file_size for item in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise AssetmapError(f"cannot read as an Excel workbook ({first_line(exc)})",
+                            file=path) from None
+    ratio = expanded / max(path.stat().st_size, 1)
+    if expanded > XLSX_MAX_BYTES or (expanded > XLSX_RATIO_FROM_BYTES
+                                     and ratio > XLSX_MAX_RATIO):
+        raise AssetmapError(
+            f"the workbook expands to {expanded / 2**20:,.0f} MiB ({ratio:,.0f} times its "
+            f"size), more than is read (at most {XLSX_MAX_BYTES / 2**20:,.0f} MiB, or "
+            f"{XLSX_MAX_RATIO} times its size above {XLSX_RATIO_FROM_BYTES / 2**20:,.0f} "
+            "MiB): save the sheet as CSV", file=path)

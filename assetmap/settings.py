@@ -13,6 +13,18 @@ WEB_CRS = "EPSG:4326"
 EDGE_TOLERANCE_M = 50.0
 #: Two rows with the same name this close together (metres) are duplicates.
 DUPLICATE_DISTANCE_M = 25.0
+#: An XLSX register is refused when its parts expand to more than this (bytes), or to more
+#: than XLSX_MAX_RATIO times the file's size once past XLSX_RATIO_FROM_BYTES (a zip bomb).
+XLSX_MAX_BYTES = 1 << 30
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FROM_BYTES = 100 << 20
+#: Attribute columns a GeoPackage layer holds (SQLite's 2000 columns, less fid and geometry).
+GPKG_MAX_FIELDS = 1998
+#: Ways of moving people from small areas to planning areas (see :mod:`assetmap.demand`).
+AGGREGATIONS = ("auto", "best_fit", "apportion", "area")
+#: Class break schemes of map shading: name -> mapclassify classifier.
+SCHEMES = {"quantiles": "Quantiles", "natural_breaks": "FisherJenks",
+           "equal_interval": "EqualInterval"}
 #: Types at least this similar (0-1) to a taxonomy synonym are taken as that category.
 FUZZY_CUTOFF = 0.85
 
@@ -23,6 +35,12 @@ def data_dir() -> Path:
     """The open-data bundle: ``$ASSETMAP_DATA_DIR``, else ``../shared/data`` beside the checkout."""
     env = os.environ.get("ASSETMAP_DATA_DIR")
     return Path(env) if env else _PACKAGE.parent.parent / "shared" / "data"
+
+
+def cache_dir() -> Path:
+    """Where built indexes are kept: ``$ASSETMAP_CACHE_DIR``, else ``~/.cache/assetmap``."""
+    env = os.environ.get("ASSETMAP_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "assetmap"
 
 
 def resource_dir(name: str) -> Path:

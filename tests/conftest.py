@@ -1,20 +1,67 @@
-"""Shared fixtures: the open-data bundle (required, never copied) and loaded layers."""
+"""Shared fixtures: the open-data bundle (never copied), loaded layers, and what tests need.
+
+A test that needs the data bundle or the browser is marked ``data`` or ``browser`` (by hand,
+or here from the fixtures it uses). When that is missing it is skipped, except on CI
+(``CI`` set and not ``false``/``0``), where it fails: CI must run every test.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 import assetmap
 
+#: Debian's headless Chromium, which the map tests drive through Playwright.
+CHROMIUM = Path("/usr/bin/chromium")
+#: Marker -> fixture whose users get the marker.
+_MARKED_BY_FIXTURE = {"data": "data", "browser": "browser"}
+
+
+def _missing(marker: str) -> str | None:
+    """Why the requirement a marker names is not met here, or None."""
+    if marker == "data":
+        folder = assetmap.data_dir()
+        if not (folder / "bradford" / "wards.geojson").exists():
+            return f"open-data bundle not found at {folder}; set ASSETMAP_DATA_DIR"
+    if marker == "browser" and not CHROMIUM.exists():
+        return f"{CHROMIUM} not found: run tests/run.sh (installs Debian's chromium)"
+    return None
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        for marker, fixture in _MARKED_BY_FIXTURE.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
+
+
+def pytest_runtest_setup(item) -> None:
+    for marker in _MARKED_BY_FIXTURE:
+        if item.get_closest_marker(marker) and (reason := _missing(marker)):
+            if _on_ci():
+                pytest.fail(f"{reason} (required on CI)", pytrace=False)
+            pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postcode_cache(tmp_path_factory) -> Path:
+    """Postcode indexes built by the tests go to a temporary folder, not the user's home."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ASSETMAP_CACHE_DIR", str(folder))
+        yield folder
+
 
 @pytest.fixture(scope="session")
 def data() -> Path:
-    folder = assetmap.data_dir()
-    assert (folder / "bradford" / "wards.geojson").exists(), (
-        f"open-data bundle not found at {folder}; set ASSETMAP_DATA_DIR")
-    return folder
+    return assetmap.data_dir()
 
 
 @pytest.fixture(scope="session")

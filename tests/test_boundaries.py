@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import pytest
 import shapely
 
 from assetmap import AssetmapError, LayerSpec, load_boundary_set, load_layer
+from assetmap.errors import AssetmapWarning
 
 
 @pytest.mark.parametrize("name, rows, repaired", [
@@ -110,7 +113,9 @@ def test_features_sharing_a_code_are_merged_into_one_area(layers, tmp_path):
         -200)
     path = tmp_path / "wards.gpkg"
     split.to_file(path)
-    merged = load_layer(path)
+    with pytest.warns(AssetmapWarning, match=r"wards.gpkg: features sharing a code are merged "
+                      r"into one area \(1 codes, 1 features merged\): E05001341$"):
+        merged = load_layer(path)
     assert len(merged) == 30 and merged.attrs["merged"] == 1
     assert merged.set_index("code").geometry.area.sum() == pytest.approx(
         layers["ward"].geometry.area.sum())
@@ -126,3 +131,96 @@ def test_a_file_without_geometry_or_features_is_a_one_line_error(tmp_path, layer
         path.write_text(content, encoding="utf-8")
     with pytest.raises(AssetmapError, match="not a boundary layer: no areas with a geometry"):
         load_layer(path)
+
+
+@pytest.fixture(scope="module")
+def wards(data) -> gpd.GeoDataFrame:
+    return gpd.read_file(data / "bradford" / "wards.geojson")[["WD13CD", "WD13NM", "geometry"]]
+
+
+@pytest.mark.parametrize("make, found", [
+    (lambda w: w.set_geometry(w.representative_point()), "found 30 Point (of 30 features)"),
+    (lambda w: w.set_geometry(w.boundary), "found 30 LineString (of 30 features)"),
+    (lambda w: w.set_geometry(w.geometry.where(w.index > 0, w.boundary)),
+     "found 1 LineString (of 30 features)"),
+])
+def test_a_layer_of_points_or_lines_is_a_one_line_error_naming_the_type(
+        wards, tmp_path, make, found):
+    path = tmp_path / "bad.gpkg"
+    make(wards.copy()).to_file(path)
+    with pytest.raises(AssetmapError) as error:
+        load_layer(path)
+    assert str(error.value) == f"{path}: not a boundary layer: areas must be polygons, {found}"
+
+
+@pytest.mark.parametrize("declared, looks", [
+    ("EPSG:27700", "look like longitude/latitude degrees (EPSG:4326)"),
+    ("EPSG:4326", "look like British National Grid metres (EPSG:27700)"),
+])
+def test_coordinates_that_do_not_fit_the_declared_crs_are_a_one_line_error(
+        wards, tmp_path, declared, looks):
+    actual = "EPSG:4326" if declared == "EPSG:27700" else "EPSG:27700"
+    path = tmp_path / "mislabelled.gpkg"
+    wards.to_crs(actual).set_crs(declared, allow_override=True).to_file(path)
+    with pytest.raises(AssetmapError) as error:
+        load_layer(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: the layer declares {declared}") and looks in message
+    assert "\n" not in message
+
+
+def test_a_file_without_a_crs_whose_definition_gives_the_wrong_one_is_an_error(
+        wards_without_crs):
+    with pytest.raises(AssetmapError, match=r"declares EPSG:4326 .* look like British National"):
+        load_layer(LayerSpec("ward", wards_without_crs, crs="EPSG:4326"))
+
+
+def test_features_without_geometry_are_left_out_with_a_warning_naming_their_codes(
+        wards, layers, tmp_path):
+    path = tmp_path / "holes.gpkg"
+    broken = wards.copy()
+    broken.loc[[3, 7], "geometry"] = None
+    broken.to_file(path)
+    codes = wards["WD13CD"].iloc[[3, 7]]
+    with pytest.warns(AssetmapWarning) as caught:
+        layer = load_layer(path)
+    assert [str(w.message) for w in caught] == [
+        f"{path}: features with no geometry are left out (2): {', '.join(codes)}"]
+    assert len(layer) == 28 and layer.attrs["dropped"] == 2
+    assert set(layers["ward"]["code"]) - set(layer["code"]) == set(codes)
+
+
+def test_a_layer_of_empty_geometries_only_is_an_error(wards, tmp_path):
+    path = tmp_path / "empty.gpkg"
+    wards.set_geometry(shapely.polygons([None] * len(wards)), crs=wards.crs).to_file(path)
+    with pytest.raises(AssetmapError, match="not a boundary layer: no areas with a geometry"):
+        load_layer(path)
+
+
+def test_a_layer_away_from_the_study_area_gives_a_warning(wards, study_area, tmp_path):
+    path = tmp_path / "elsewhere.gpkg"
+    wards.to_crs(27700).translate(xoff=100_000).to_frame("geometry").assign(
+        code=wards["WD13CD"], name=wards["WD13NM"]).to_file(path)
+    with pytest.warns(AssetmapWarning, match="no area of the layer overlaps the study area"):
+        load_layer(path, study_area=study_area)
+    nearby = tmp_path / "nearby.gpkg"
+    wards.to_crs(27700).translate(xoff=5_000).to_frame("geometry").assign(
+        code=wards["WD13CD"], name=wards["WD13NM"]).to_file(nearby)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_layer(nearby, study_area=study_area)) == 30
+
+
+@pytest.mark.parametrize("text", ['[layers.ward]\ncode = "WD13CD"\n', "layers = {ward = 3}\n"])
+def test_a_boundary_set_layer_without_a_file_is_a_one_line_error(tmp_path, text):
+    path = tmp_path / "mine.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AssetmapError) as error:
+        load_boundary_set(path)
+    assert str(error.value) == f"{path}: layer 'ward' needs a file: [layers.ward] file = \"...\""
+
+
+def test_a_folder_named_like_a_boundary_set_is_a_one_line_error(tmp_path):
+    (tmp_path / "set.toml").mkdir()
+    with pytest.raises(AssetmapError, match=r"set\.toml: cannot read the boundary set"):
+        load_boundary_set(tmp_path / "set.toml")

@@ -47,6 +47,7 @@ def test_join_to_csv_with_a_boundary_file_as_a_layer(registers, data, tmp_path):
     assert {"easting", "northing"} <= set(table.columns)
 
 
+@pytest.mark.data  # the default boundary set's postcode file
 def test_validate_reports_rejections_and_strict_exits_1(tmp_path):
     register = tmp_path / "venues.csv"
     register.write_text("Name,Postcode\nHub,BD7 1DP\nGhost,BD7 9ZZ\n,\nHall,BD1 1AF\n",
@@ -62,6 +63,7 @@ def test_validate_reports_rejections_and_strict_exits_1(tmp_path):
     assert run("validate", register, "--report", report, "--strict").exit_code == 1
 
 
+@pytest.mark.data  # the default boundary set's postcode file
 def test_column_roles_can_be_named(tmp_path):
     register = tmp_path / "groups.csv"
     register.write_text("Group,Where\nKnit & Natter,BD1 1AF\n", encoding="utf-8")
@@ -72,6 +74,7 @@ def test_column_roles_can_be_named(tmp_path):
     assert pd.read_csv(report, encoding="utf-8-sig")["name"][0] == "Knit & Natter"
 
 
+@pytest.mark.data  # the default boundary set's postcode file
 @pytest.mark.parametrize("make, expected", [
     (lambda d: d / "missing.csv", "missing.csv: file not found"),
     (lambda d: _write(d / "notes.docx", b"PK\x03\x04 not really"), "notes.docx: cannot read"),
@@ -121,11 +124,13 @@ def test_an_output_never_replaces_an_input(tmp_path, command, option):
     register = _write(tmp_path / "venues.csv", b"Name,Postcode\nHub,BD7 1DP\n")
     result = run(command, register, option, register)
     assert result.exit_code == 2
-    assert result.stderr.strip() == (f"assetmap: error: {register}: is an input: choose "
-                                     "another output file")
+    assert result.stderr.strip() == (f"assetmap: error: {register}: is an input, and this "
+                                     "command would write it (as an output or beside one): "
+                                     "choose another output name")
     assert register.read_bytes() == b"Name,Postcode\nHub,BD7 1DP\n"
 
 
+@pytest.mark.data  # the default boundary set's postcode file
 def test_validate_says_which_columns_it_used(tmp_path):
     register = _write(tmp_path / "venues.csv",
                       b"Site Name,Post Code,Contact name\nHub,BD7 1DP,Jo\n")
@@ -134,6 +139,7 @@ def test_validate_says_which_columns_it_used(tmp_path):
     assert "venues.csv columns: name: Site Name, postcode: Post Code" in result.stderr
 
 
+@pytest.mark.data  # the default boundary set's postcode file
 def test_no_study_area_keeps_rows_from_elsewhere_and_join_flags_them(tmp_path):
     register = _write(tmp_path / "venues.csv", b"Name,Postcode\nHub,BD7 1DP\nPalace,SW1A 1AA\n")
     out = tmp_path / "j.csv"
@@ -142,3 +148,45 @@ def test_no_study_area_keeps_rows_from_elsewhere_and_join_flags_them(tmp_path):
     assert run("join", register, "--layers", "ward", "-o", out, "--no-study-area").exit_code == 0
     joined = pd.read_csv(out, encoding="utf-8-sig")
     assert list(joined["ward_match"]) == ["inside", "outside"]
+
+
+@pytest.fixture()
+def narrow_console(monkeypatch):
+    """The commands' console as an 80-column terminal."""
+    from assetmap.cli.options import console
+
+    monkeypatch.setattr(console, "width", 80)
+    return console
+
+
+def test_register_counts_are_never_cut_in_80_columns(narrow_console):
+    from assetmap.cli.options import print_audit_summary
+
+    source = "/home/analyst/Shared drives/Community assets/" + "registers_2025_" * 4 + ".xlsx"
+    audit = pd.DataFrame({"source": source, "status": ["located"] * 1234567 + ["rejected"],
+                          "reason": "", "notes": ""})
+    with narrow_console.capture() as capture:
+        print_audit_summary(audit)
+    shown = capture.get()
+    assert max(map(len, shown.splitlines())) <= 80
+    assert "1,234,568" in shown and "1,234,567" in shown and "…" not in shown
+
+
+def test_gap_tables_never_cut_numbers_in_80_columns(narrow_console):
+    from assetmap.cli.gaps import _print_top
+
+    rows = pd.DataFrame({
+        "layer": "ward", "category": "Family hub site", "group": "residents",
+        "threshold_m": 1600.0, "rank": [1, 2], "code": ["E1", "E2"],
+        "name": ["Bradford Moor, Little Horton and Great Horton with Heaton and Manningham",
+                 "Wharfedale"],
+        "population": [1234567, 98765], "assets": [1234, 0],
+        "coverage_residents_pct": [12.5, 100.0], "distance_median_m": [12345.0, 678.0],
+        "decile1_2_pct": [62.3, 0.0], "gap_score": [99.9, 0.0], "priority": [True, False]})
+    with narrow_console.capture() as capture:
+        _print_top(rows, "ward", "Family hub site", top=10)
+    shown = capture.get()
+    assert max(map(len, shown.splitlines())) <= 80
+    for number in ("1,234,567", "98,765", "1,234", "12,345", "62.3", "99.9", "12.5"):
+        assert number in shown
+    assert "…" not in shown

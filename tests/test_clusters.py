@@ -262,12 +262,35 @@ def test_cli_overlap_writes_the_table(voronoi_pcn, data, tmp_path):
     result = run("clusters", "overlap", clusters, "-p", data / "bradford" / "population_lsoa.csv",
                  "-o", out)
     assert result.exit_code == 0, result.output
-    table = pd.read_csv(out, encoding="utf-8-sig")
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype={"population": str})
     assert list(table.columns) == ["layer", "cluster_code", "cluster_name", "code", "name",
                                    "area_km2", "population", "share_of_cluster",
                                    "share_of_area"]
-    assert np.allclose(table.groupby(["layer", "cluster_code"])["share_of_cluster"].sum(), 100)
+    # written to whole people, 0.1% and 0.001 km²; the shares still add up to 100
+    assert table["population"].str.fullmatch(r"\d+").all()
+    for column, decimals in {"share_of_cluster": 1, "share_of_area": 1, "area_km2": 3}.items():
+        assert (table[column] == table[column].round(decimals)).all(), column
+    assert np.allclose(table.groupby(["layer", "cluster_code"])["share_of_cluster"].sum(), 100,
+                       atol=0.05 * 30)
     assert "ward: 12 clusters share 30 areas" in result.stderr
+
+
+def test_cli_overlap_of_area_advisory_networks_names_them(school_clusters, data, tmp_path):
+    clusters = tmp_path / "schools.gpkg"
+    written = assetmap.write_clusters(school_clusters, clusters)
+    out = tmp_path / "aan_overlap.csv"
+    result = run("clusters", "overlap", written[-1], "-p",
+                 data / "bradford" / "population_lsoa.csv", "--layers", "constituency",
+                 "-o", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert list(table.columns[1:3]) == ["aan_code", "aan_name"]
+    assert "share_of_aan" in table.columns and "cluster_code" not in table.columns
+    assert set(table["aan_code"]) == {"Airedale", "City", "Shipley", "South"}
+    said = " ".join(result.stderr.split())
+    assert "constituency: 4 Area Advisory Networks share 5 areas" in said
+    city = table[table["aan_code"] == "City"].set_index("name")["share_of_aan"]
+    assert set(city.nlargest(2).index) == {"Bradford East", "Bradford West"}  # its schools'
 
 
 @pytest.mark.parametrize("command", ["clusters", "clusters build", "clusters overlap"])
@@ -390,6 +413,7 @@ def test_area_table_errors_name_file_row_and_column(register, tmp_path, bradford
     assert str(error.value) == f"{areas}, {expected}"
 
 
+@pytest.mark.data  # the default boundary set's postcode file
 def test_cluster_errors_are_one_line_with_exit_2(register, tmp_path):
     members = _members(tmp_path, "ID,cluster\nS1,N\nS1,S\n")
     result = run("clusters", "build", register, "--members", members, "-o",

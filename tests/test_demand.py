@@ -217,3 +217,38 @@ def test_other_headers_and_missing_areas(tmp_path, layers):
     assert any("1 areas are not in the small-area layer" in w for w in demand.warnings)
     assert any("309 small areas are not in the table, counted as 0" in w
                for w in demand.warnings)
+
+
+def test_the_age_bands_adding_up_to_the_total_are_found(demand):
+    bands = ["children", "Population aged 16-59: mid 2015 (excluding prisoners)",
+             "Older population aged 60 and over: mid 2015 (excluding prisoners)"]
+    assert demand.parts == [bands]  # not the working-age column, which overlaps them
+    areas = demand.areas
+    assert (areas[bands].sum(axis=1) == areas["population"]).all()
+    other = areas.assign(children=areas["children"] + 1)  # one person off: no longer parts
+    assert assetmap.demand.additive_parts(other, demand.counts) == []
+
+
+@pytest.mark.parametrize("method", ["best_fit", "apportion", "area"])
+def test_areas_of_two_layers_holding_the_same_people_are_grouped(demand, postcode_demand,
+                                                                 layers, method):
+    chosen = {name: layers[name] for name in ("lsoa", "ward", "constituency")}
+    placements = {name: assetmap.place_demand(postcode_demand, layer, method)
+                  for name, layer in chosen.items()}
+    shared = assetmap.demand.shared_people(placements, chosen, demand.areas)
+    for identity, rows in shared.groupby("identity"):
+        assert rows["layer"].nunique() == 2, identity
+    # each set's counts add up alike in both layers (to a person: points outside a layer)
+    sums = {name: assetmap.aggregate_demand(demand, postcode_demand, layer, placements[name]
+                                            ).set_index("code")["population"]
+            for name, layer in chosen.items()}
+    totals = shared.assign(people=[sums[layer][code] for layer, code in
+                                   zip(shared["layer"], shared["code"], strict=True)])
+    per_side = totals.groupby(["identity", "layer"])["people"].sum().unstack()
+    difference = (per_side.max(axis=1) - per_side.min(axis=1)).abs()
+    assert difference.max() < (1.0 if method != "area" else 0.01 * TOTAL)
+    # best fit puts whole LSOAs in one ward: each ward is a set with its own LSOAs
+    wards = shared[shared["identity"].isin(shared.loc[shared["layer"] == "lsoa", "identity"])
+                   & (shared["layer"] == "ward")]
+    if method == "best_fit":
+        assert wards["code"].nunique() == len(wards) == 30

@@ -11,6 +11,7 @@ import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
+import scipy.linalg
 import shapely
 from click.testing import CliRunner
 from scipy.spatial.distance import cdist
@@ -214,6 +215,15 @@ def test_no_suppressed_count_can_be_worked_out_from_the_published_figures(lsoa_g
         assert (case[["unmet_need", "gap_score", "coverage_children_pct"]] == "[c]").all()
 
 
+def test_fractional_counts_below_the_threshold_are_suppressed(synthetic):
+    table, _ = assetmap.gap_table(*synthetic, threshold=1500.0)
+    table.loc[table["name"] == "P", "unmet_need"] = 0.3  # as --aggregate area gives them
+    table.loc[table["name"] == "R", "unmet_need"] = 0.04  # 0.0 once rounded: shown
+    shown = publish(table, suppress_below=10).set_index("name")
+    assert shown.loc["P", "unmet_need"] == "[c]" and shown.loc["P", "gap_score"] == "[c]"
+    assert shown.loc["R", "unmet_need"] == 0
+
+
 def test_unknown_category_is_a_one_line_error(synthetic):
     with pytest.raises(assetmap.AssetmapError, match="category 'swimming pool' is not in"):
         assetmap.gap_table(*synthetic, categories="swimming pool")
@@ -340,7 +350,7 @@ def test_the_command_writes_csv_xlsx_and_geopackage_with_the_method(school_repor
     assert ward.cell(2, header.index("population") + 1).number_format == "#,##0"
     assert ward.cell(2, header.index("rank") + 1).value == 1  # sorted by rank
     method = dict(row for row in book["method"].iter_rows(min_row=2, values_only=True))
-    assert method["disclosure control"].startswith("people counts 1-9")
+    assert method["disclosure control"].startswith("primary: people counts")
     assert "apportioned by postcodes" in method["aggregation: ward"]
     assert "gap_score = 100" in method["gap score"]
     layers = dict(pyogrio.list_layers(out.with_suffix(".gpkg")))
@@ -366,7 +376,149 @@ def test_the_command_reports_bad_input_in_one_line(data, bradford_files, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_no_located_asset_of_a_known_category_is_a_one_line_error(data, bradford_files,
+                                                                  tmp_path):
+    register = tmp_path / "greens.csv"
+    pd.read_csv(data / "bradford" / "gp_practices.csv", dtype=str).assign(
+        type="Bowling green").to_csv(register, index=False)
+    result = CliRunner().invoke(cli, ["gaps", str(register), "-p",
+                                      str(bradford_files["population"]), "-o",
+                                      str(tmp_path / "g.xlsx")])
+    assert result.exit_code == 2, result.output
+    said = result.stderr.strip()
+    assert len(said.splitlines()) == 1 and "internal error" not in said
+    assert "no located asset has a category" in said and "'Bowling green'" in said
+    assert "--category" in said and "GP practice" in said
+
+
+def test_maps_read_the_gap_workbook_as_the_csv(school_report):
+    _, out = school_report
+    keys = ["layer", "code"]
+    from_xlsx = assetmap.read_gap_table(out).sort_values(keys, ignore_index=True)
+    from_csv = assetmap.read_gap_table(out.with_suffix(".csv")).sort_values(
+        keys, ignore_index=True)
+    assert set(from_xlsx["layer"]) == {"ward", "constituency"} and len(from_xlsx) == 35
+    pd.testing.assert_frame_equal(from_xlsx, from_csv[from_xlsx.columns], check_dtype=False)
+    assert from_xlsx["coverage_children_pct"].isna().any()  # [c] is missing, not text
+    with pytest.raises(assetmap.AssetmapError, match="pass the CSV or XLSX"):
+        assetmap.read_gap_table(out.with_suffix(".gpkg"))
+
+
+def test_map_measure_names_the_choices_and_is_given_once(data, school_report, tmp_path):
+    _, out = school_report
+    base = ["map", str(data / "bradford" / "schools.csv"), "--gaps", str(out), "--layers",
+            "ward", "--tiles", "none"]
+    html = tmp_path / "gaps.html"
+    result = CliRunner().invoke(cli, [*base, "--measure", "ward:gap_score", "-o", str(html)])
+    assert result.exit_code == 0, result.output
+    assert "gap_score" in html.read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, [*base, "--measure", "ward:gap_scor", "-o", str(html)])
+    assert result.exit_code == 2 and "no column 'gap_scor'" in result.stderr
+    assert "gap_score" in result.stderr.split("it has")[1]
+    result = CliRunner().invoke(cli, [*base, "-m", "ward:gap_score", "-m", "ward:rank",
+                                      "-o", str(tmp_path / "two.html")])
+    assert result.exit_code == 2 and "given 2 times" in result.output
+    assert not (tmp_path / "two.html").exists()
+
+
 def test_gaps_help_teaches_with_examples():
     result = CliRunner().invoke(cli, ["gaps", "--help"])
     assert result.exit_code == 0 and "Examples" in result.output
     assert "--suppress-below" in result.output and "--by" in result.output
+
+
+# --- disclosure control: no suppressed cell can be worked out ----------------------------
+#
+# A reader holds every published figure of one output set (all its layers and rows). Counts
+# add up within a row (total = children + 16-59 + 60+) and across layers: the areas of two
+# layers holding the same people (a ward and its LSOAs; layers that do not nest, in larger
+# sets up to the whole layers) have the same totals, and so have the people behind each %
+# (within reach, in deprived areas) and unmet_need. The attack: differencing (an identity
+# with one hidden cell) and solving all identities at once (a hidden cell taking one value
+# in every solution).
+
+SHARES = {"coverage_residents_pct": "population", "coverage_children_pct": "children",
+          "decile1_pct": "population", "decile1_2_pct": "population"}
+BANDS = ["children", "Population aged 16-59: mid 2015 (excluding prisoners)",
+         "Older population aged 60 and over: mid 2015 (excluding prisoners)"]
+
+
+def _cells(table, shown):
+    """Each additive figure: its true value, and whether it is hidden."""
+    frames = []
+    for column in ["population", *BANDS, "unmet_need", *SHARES]:
+        base = SHARES.get(column)
+        value = table[column] / 100 * table[base] if base else table[column]
+        hidden = (shown[column] == "[c]") | ((shown[base] == "[c]") if base else False)
+        frames.append(table[["layer", "code", "category"]].assign(
+            quantity=column, value=value.fillna(0.0), hidden=hidden.to_numpy()))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _identities(cells, shared):
+    """(cells, signs) of every identity: Σ sign x value = 0."""
+    found = []
+    layered = shared.merge(cells.reset_index(), on=["layer", "code"])
+    for _, rows in layered.groupby(["identity", "category", "quantity"]):
+        found.append((rows["index"].to_numpy(), np.where(rows["layer"] == rows["layer"].min(),
+                                                         1.0, -1.0)))
+    layers = list(cells["layer"].unique())
+    for _, rows in cells.groupby(["category", "quantity"]):
+        for other in layers[1:]:
+            pair = rows[rows["layer"].isin([layers[0], other])]
+            found.append((pair.index.to_numpy(), np.where(pair["layer"] == other, 1.0, -1.0)))
+    bands = cells[cells["quantity"].isin(["population", *BANDS])]
+    for _, rows in bands.groupby(["layer", "code", "category"]):
+        found.append((rows.index.to_numpy(), np.where(rows["quantity"] == "population", 1.0,
+                                                      -1.0)))
+    return found
+
+
+def _recovered(cells, identities):
+    hidden = cells["hidden"].to_numpy()
+    differenced = {int(where[hidden[where]][0]) for where, _ in identities
+                   if hidden[where].sum() == 1}
+    unknown = np.flatnonzero(hidden)
+    column = pd.Series(np.arange(len(unknown)), index=unknown)
+    matrix = np.zeros((len(identities), len(unknown)))
+    for i, (where, sign) in enumerate(identities):
+        keep = hidden[where]
+        matrix[i, column[where[keep]].to_numpy()] = sign[keep]
+    null = scipy.linalg.null_space(matrix)
+    solved = unknown[np.abs(null).max(axis=1) < 1e-9] if null.shape[1] else unknown
+    return differenced | set(solved.tolist())
+
+
+@pytest.fixture(scope="module")
+def layered(data, bradford_files):
+    """LSOAs, wards and constituencies published together (apportioned by postcodes, the
+    three do not nest: a ward's LSOAs hold people of other wards)."""
+    registers = [data / "bradford" / "schools.csv", data / "bradford" / "gp_practices.csv"]
+    return assetmap.gap_analysis(registers, by=["lsoa", "ward", "constituency"],
+                                 threshold=400.0, **bradford_files)
+
+
+@pytest.mark.parametrize("below", [10, 50])
+def test_no_suppressed_cell_can_be_recovered_from_the_output_set(layered, below):
+    table = layered.table
+    assert layered.demand.parts == [BANDS]  # found by the sums, not by the headers
+    cells = _cells(table, table.assign(**dict.fromkeys(table.columns, 0)))
+    identities = _identities(cells, layered.shared)
+    value = cells["value"].to_numpy()
+    for where, sign in identities:  # each is a true identity (to a person, for lost points)
+        assert abs(value[where] @ sign) < 1.0
+    primary = publish(table, counts=layered.demand.counts, suppress_below=below)
+    assert _recovered(_cells(table, primary), identities)  # the attack works without it
+    shown = layered.published(below)
+    attacked = _cells(table, shown)
+    assert attacked["hidden"].sum() >= 20
+    assert _recovered(attacked, identities) == set()
+    # figures computed from a hidden count are hidden with it
+    for column, base in {**SHARES, "assets_per_10k_children": "children",
+                         "assets_per_10k_residents": "population"}.items():
+        assert (shown.loc[shown[base] == "[c]", column] == "[c]").all(), column
+    group = np.where(shown["group"] == "children", shown["children"], shown["population"])
+    assert (shown.loc[group == "[c]", ["gap_score", "distance_median_m"]] == "[c]").all(axis=None)
+    # and it costs little: most areas keep their counts
+    hidden_areas = (shown[BANDS] == "[c]").any(axis=1).groupby(shown["layer"]).mean()
+    assert hidden_areas.max() < 0.05

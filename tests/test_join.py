@@ -103,3 +103,30 @@ def test_join_flags_and_names_in_a_geodataframe():
     assert out["square_code"].iloc[0] == "A" and out["square_name"].iloc[0] == "Ay"
     assert out[["square_code", "square_name"]].iloc[1].isna().all()
     assert list(out["square_match"]) == ["inside", "outside"]
+
+
+def _square_layer(crs=27700):
+    polygons, codes = _squares()
+    return gpd.GeoDataFrame({"code": codes, "name": ["Bee", "Ay"]}, geometry=polygons,
+                            crs=crs)
+
+
+@pytest.mark.parametrize("layer, message", [
+    (_square_layer(3857), "layer 'square' is in EPSG:3857, the assets in EPSG:27700: load "
+                          "both in one CRS"),
+    (_square_layer().rename(columns={"code": "WD13CD"}),
+     "layer 'square' is not a boundary layer (no code column; read it with load_layer)"),
+    (_square_layer().iloc[:0], "layer 'square' has no areas"),
+])
+def test_a_bad_layer_given_to_join_is_a_one_line_error(layer, message):
+    assets = gpd.GeoDataFrame({"name": ["p"]}, geometry=shapely.points([(0.5, 0.5)]), crs=27700)
+    with pytest.raises(assetmap.AssetmapError) as error:
+        assetmap.join(assets, {"square": layer})
+    assert str(error.value) == message
+
+
+def test_counting_by_a_layer_the_assets_were_not_joined_to_is_a_one_line_error():
+    assets = gpd.GeoDataFrame({"name": ["p"]}, geometry=shapely.points([(0.5, 0.5)]), crs=27700)
+    joined = assetmap.join(assets, {"square": _square_layer()})
+    with pytest.raises(assetmap.AssetmapError, match="not joined to layer 'other'"):
+        assetmap.count_by_area(joined, {"square": _square_layer(), "other": _square_layer()})

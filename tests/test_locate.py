@@ -261,7 +261,7 @@ def test_load_assets_records_the_column_roles_of_each_register(tmp_path, gb_post
     path = tmp_path / "list.csv"
     path.write_text("Site,Post Code\nA,BD7 1DP\n", encoding="utf-8")
     _, audit = assetmap.load_assets([path], postcodes=gb_postcodes, category="gp surgery")
-    assert audit.attrs["roles"] == {"list.csv": "postcode: Post Code"}
+    assert audit.attrs["roles"] == {"list.csv": "name: Site, postcode: Post Code"}
 
 
 def test_an_unknown_category_fails_before_any_register_is_read(tmp_path, gb_postcodes):
@@ -269,3 +269,116 @@ def test_an_unknown_category_fails_before_any_register_is_read(tmp_path, gb_post
     typed.write_text("name,type,postcode\nA,school,BD7 1DP\n", encoding="utf-8")
     with pytest.raises(assetmap.AssetmapError, match="'bakery' is not in the taxonomy"):
         assetmap.load_assets([typed], postcodes=gb_postcodes, category="bakery")
+
+
+# A register as the issue found it: 35 sites of four kinds, the type column headed
+# "Type of Provision", the ID "Site Ref"; 10 are family hubs.
+KINDS = ["Family Hub"] * 10 + ["Community Centre"] * 10 + ["Library"] * 8 + ["Youth club"] * 7
+
+
+def _sites(tmp_path, data, type_header: str) -> tuple:
+    postcodes = pd.read_csv(data / "bradford" / "postcodes_bd.csv")
+    postcodes = postcodes[postcodes["district_code"] == "E08000032"]["postcode"]
+    lines = [f"Site Ref,Venue,{type_header},Address Postcode"] + [
+        f"S{i:02d},Venue {i},{kind},{postcodes.iloc[i * 97]}" for i, kind in enumerate(KINDS)]
+    path = tmp_path / "hubs.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_category_is_not_given_to_every_row_of_a_register_with_types_under_another_header(
+        tmp_path, data, bd_postcodes):
+    path = _sites(tmp_path, data, "Type of Provision")
+    assets, audit = assetmap.load_assets([path], postcodes=bd_postcodes,
+                                         category="family hub site")
+    assert (audit["status"] == "located").all()
+    assert (assets["category"] == "Family hub site").sum() == KINDS.count("Family Hub")
+    assert audit.attrs["roles"]["hubs.csv"] == (
+        "id: Site Ref, name: Venue, type: Type of Provision, postcode: Address Postcode")
+
+
+def test_a_category_for_every_row_is_refused_when_a_column_looks_like_types(
+        tmp_path, data, bd_postcodes):
+    path = _sites(tmp_path, data, "Offer")
+    with pytest.raises(assetmap.AssetmapError) as error:
+        assetmap.load_assets([path], postcodes=bd_postcodes, category="family hub site")
+    message = str(error.value)
+    assert message.startswith(f"{path}, column 'Offer': ") and "\n" not in message
+    assert '--column type="Offer"' in message and '--all-rows "family hub site"' in message
+    assets, _ = assetmap.load_assets([path], postcodes=bd_postcodes, all_rows="family hub site")
+    assert (assets["category"] == "Family hub site").all() and len(assets) == len(KINDS)
+    assets, _ = assetmap.load_assets([path], postcodes=bd_postcodes, category="family hub site",
+                                     roles={"type": "Offer"})
+    assert (assets["category"] == "Family hub site").sum() == KINDS.count("Family Hub")
+    with pytest.warns(assetmap.errors.AssetmapWarning, match="column 'Offer': no type column"):
+        assetmap.load_assets([path], postcodes=bd_postcodes)
+
+
+def test_a_column_looking_more_like_types_than_the_type_column_is_warned_about(
+        tmp_path, bd_postcodes):
+    path = tmp_path / "venues.csv"
+    path.write_text("Name,Type,Service,Postcode\nA,Indoor,Library,BD7 1DP\n"
+                    "B,Outdoor,Family hub,BD1 1AF\n", encoding="utf-8")
+    with pytest.warns(assetmap.errors.AssetmapWarning,
+                      match="column 'Service': looks more like types than the type column"):
+        assets, _ = assetmap.load_assets([path], postcodes=bd_postcodes)
+    assert assets["category"].isna().all()  # the type column chosen is still the one used
+
+
+def test_ambiguous_and_unknown_types_are_noted_with_suggestions(tmp_path, bd_postcodes):
+    path = tmp_path / "venues.csv"
+    path.write_text("Name,Type,Postcode\nA,Childrens Centre / Family Hub,BD7 1DP\n"
+                    "B,Youth clubhouse,BD1 1AF\nC,Comm Centre,BD21 3RU\n", encoding="utf-8")
+    assets, audit = assetmap.load_assets([path], postcodes=bd_postcodes)
+    assert audit["notes"].tolist() == [
+        "type 'Childrens Centre / Family Hub' names several categories (Children's centre, "
+        "Family hub site): no category",
+        "type 'Youth clubhouse' is not in the taxonomy: no category (closest: Youth provision)",
+        "type 'Comm Centre' read as 'Community centre'"]
+    assert assets["category"].tolist()[2] == "Community centre"
+
+
+def test_a_postcode_one_look_alike_character_off_is_suggested_and_taken_on_request(
+        tmp_path, data, bd_postcodes):
+    real = pd.read_csv(data / "bradford" / "postcodes_bd.csv", index_col="postcode")
+    bd10 = next(p for p in real.index if p.startswith("BD10 "))
+    typed = bd10.replace("BD10", "BD1O")  # well formed, but unknown
+    path = tmp_path / "hubs.csv"
+    path.write_text(f"Name,Type,Postcode\nHub,Family hub,BD5 OPH\nCentre,Family hub,{typed}\n",
+                    encoding="utf-8")
+    _, audit = assetmap.load_assets([path], postcodes=bd_postcodes)
+    assert audit["reason"].tolist() == [
+        "malformed postcode 'BD5 OPH' (did you mean BD5 0PH?)",
+        f"unknown postcode '{typed}' (did you mean {bd10}?)"]
+    assets, audit = assetmap.load_assets([path], postcodes=bd_postcodes, fix_postcodes=True)
+    assert (audit["status"] == "located").all()
+    assert audit["notes"][0] == "postcode 'BD5 OPH' read as BD5 0PH"
+    assert assets["postcode"].tolist() == ["BD5 0PH", bd10]
+    expected = real.loc[["BD5 0PH", bd10], ["easting", "northing"]].to_numpy(float)
+    np.testing.assert_array_equal(shapely.get_coordinates(assets.geometry), expected)
+
+
+def test_a_register_with_yes_no_flag_columns_is_located(tmp_path, bd_postcodes):
+    path = tmp_path / "venues.csv"
+    path.write_text("Name,Postcode,Step free,Parking,Toilets,Cafe,Hearing loop\n"
+                    "Hall,BD7 1DP,Y,Y,Y,Y,Y\nLibrary,BD1 1AF,Y,N,Y,N,Y\n", encoding="utf-8")
+    _, audit = assetmap.load_assets([path], postcodes=bd_postcodes)
+    assert audit["method"].tolist() == ["postcode", "postcode"]
+
+
+def test_the_cli_takes_all_rows_and_fix_postcodes(tmp_path, data):
+    from click.testing import CliRunner
+
+    from assetmap.cli.main import cli
+
+    path = _sites(tmp_path, data, "Offer")
+    report = tmp_path / "report.csv"
+    args = ["validate", str(path), "--postcodes", str(data / "bradford" / "postcodes_bd.csv"),
+            "-r", str(report), "--category", "family hub site"]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 2 and "--all-rows" in refused.output
+    assert CliRunner().invoke(cli, [*args[:-2], "--all-rows", "family hub site"]).exit_code == 0
+    assert (pd.read_csv(report)["category"] == "Family hub site").all()
+    path.write_text("Name,Type,Postcode\nHub,Family hub,BD5 OPH\n", encoding="utf-8")
+    assert CliRunner().invoke(cli, [*args[:-2], "--fix-postcodes"]).exit_code == 0
+    assert pd.read_csv(report)["status"].tolist() == ["located"]

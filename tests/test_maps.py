@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import os
 import re
 from pathlib import Path
 
@@ -9,13 +11,20 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from click.testing import CliRunner
 from playwright.sync_api import sync_playwright
 
 import assetmap
+from assetmap.cli.main import cli
 from assetmap.maps import SCHEMES, _AssetLayer, make_map, write_map
 from assetmap.pipeline import map_registers
 
-HOSTILE = ["<img src=x onerror=alert(1)>", "${alert(1)}`", "</script><script>alert(2)</script>"]
+#: Jinja source typed as data: shown as typed, never evaluated (no 49, no "x", no pid).
+TEMPLATES = ["Sum {{7*7}}", "Cond {% if 1 %}x{% endif %}", "Note {#", "Open {{ here",
+             "Pid {{ cycler.__init__.__globals__.os.getpid() }}"]
+EVALUATED = ["Sum 49", "Cond x", f"Pid {os.getpid()}"]
+HOSTILE = ["<img src=x onerror=alert(1)>", "${alert(1)}`", "</script><script>alert(2)</script>",
+           *TEMPLATES]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "out" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,13 +50,12 @@ def registers(data, tmp_path_factory) -> list[Path]:
 def bradford_map(registers):
     return map_registers(registers, layers=["ward", "constituency", "lsoa"], map_options=dict(
         measure=("ward", "total"), coverage=("School", 800), tiles="none",
-        title="Bradford assets"))
+        title="Bradford assets Sum {{7*7}}"))
 
 
 @pytest.fixture(scope="module")
 def offline_page(bradford_map, tmp_path_factory) -> Path:
-    return write_map(bradford_map, tmp_path_factory.mktemp("maps") / "offline.html",
-                     offline=True)
+    return write_map(bradford_map, tmp_path_factory.mktemp("maps") / "offline.html")
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +158,80 @@ def test_hostile_names_show_as_literal_text_and_run_nothing(page, name):
     assert page.dialogs == [] and page.errors == []
 
 
+def test_a_template_title_shows_as_typed(page):
+    assert page.locator(".assetmap-title").inner_text() == "Bradford assets Sum {{7*7}}"
+
+
+def assert_shown_as_typed(page: str) -> None:
+    """Every template payload is in the page as typed; none was evaluated; no raw HTML."""
+    for text in TEMPLATES:
+        assert text in page
+    for text in EVALUATED:
+        assert text not in page
+    assert "<img src=x" not in page and "<script>alert(2)" not in page
+
+
+@pytest.fixture(scope="module")
+def hostile_layers(layers) -> dict:
+    """Wards and LSOAs whose names, codes and a measure column's name are payloads."""
+    ward = layers["ward"].copy()
+    payloads = [*TEMPLATES, *HOSTILE[:3]]
+    ward["name"] = [payloads[i % len(payloads)] for i in range(len(ward))]
+    ward["code"] = [f"{payloads[i % len(payloads)]} {i}" for i in range(len(ward))]
+    ward["Sum {{7*7}} <b>"] = range(len(ward))
+    return {"ward": ward, "Pid {{ cycler.__init__.__globals__.os.getpid() }}": layers["lsoa"]}
+
+
+def test_template_text_in_every_map_field_is_shown_as_typed(hostile_layers):
+    ward = hostile_layers["ward"]
+    payloads = [*HOSTILE] * 2
+    assets = gpd.GeoDataFrame(
+        {"name": payloads, "type": payloads[::-1], "id": payloads[1:] + payloads[:1],
+         "postcode": "", "source": payloads[2:] + payloads[:2],
+         "category": ["School", "Note {#", "Open {{ here"] * 5 + ["Sum {{7*7}}"],
+         "ward_name": ward["name"].to_numpy()[:len(payloads)],
+         "Pid {{ cycler.__init__.__globals__.os.getpid() }}_name": payloads},
+        geometry=ward.geometry.representative_point().to_numpy()[:len(payloads)],
+        crs=ward.crs)
+    fmap = make_map(hostile_layers, assets, measure=("ward", "Sum {{7*7}} <b>"),
+                    coverage=("Sum {{7*7}}", 500), tiles="none", title="Title {{7*7}} {#",
+                    attribution=["Cond {% if 1 %}x{% endif %}", "Open {{ here"],
+                    labels={"ward": "Sum {{7*7}}"})
+    page = fmap.get_root().render()
+    assert_shown_as_typed(page)
+    assert "Title {{7*7}} {#" in page and '"Pid {{ cycler.__init__' in page
+    assert re.search(r'class="assetmap-legend".*?<b>Sum \{\{7\*7\}\} &lt;b&gt;</b>', page,
+                     re.DOTALL)
+    assert_shown_as_typed(html.unescape(fmap._repr_html_()))  # the notebook's render too
+
+
+def test_cli_map_of_a_template_register_and_layer_exits_0_showing_text_as_typed(
+        data, hostile_layers, tmp_path):
+    postcodes = pd.read_csv(data / "bradford" / "postcodes_bd.csv", nrows=len(HOSTILE))
+    register = tmp_path / "groups.csv"
+    pd.DataFrame({"Name": HOSTILE, "Type": HOSTILE[::-1], "ID": HOSTILE[1:] + HOSTILE[:1],
+                  "Postcode": postcodes["postcode"]}).to_csv(register, index=False)
+    wards = tmp_path / "wards.geojson"
+    hostile_layers["ward"].to_file(wards)
+    taxonomy = tmp_path / "taxonomy.toml"
+    taxonomy.write_text('[categories.x]\nlabel = "Sum {{7*7}}"\ncolour = "#123456"\n'
+                        'icon = "x"\nsynonyms = []\n', encoding="utf-8")
+    out = tmp_path / "map.html"
+    result = CliRunner().invoke(cli, [
+        "map", str(register), "--taxonomy", str(taxonomy), "--category", "Sum {{7*7}}",
+        "--layers",
+        f"Open {{{{ here={wards}", "--measure", "Open {{ here:Sum {{7*7}}",
+        "--title", "Pid {{ cycler.__init__.__globals__.os.getpid() }}", "--tiles", "none",
+        "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert_shown_as_typed(page)
+    assert "<b>Sum {{7*7}}</b>" in page  # the legend: the category's count column
+    assert re.search(r'class="assetmap-title"[^>]*>\s*Pid \{\{ cycler', page)
+
+
 def test_bradford_map_with_1000_assets_stays_under_3_mb(bradford_map, offline_page, tmp_path):
-    online = write_map(bradford_map, tmp_path / "online.html")
+    online = write_map(bradford_map, tmp_path / "online.html", offline=False)
     assert offline_page.stat().st_size < 3_000_000
     assert online.stat().st_size < 3_000_000
     page = online.read_text(encoding="utf-8")
@@ -164,6 +244,61 @@ def test_online_map_uses_tiles_and_a_minimap(layers):
     page = fmap.get_root().render()
     assert "tile.openstreetmap.org" in page and "MiniMap" in page
     assert fmap._repr_html_().startswith("<div")  # renders inline in Jupyter
+
+
+def remote_resources(page: str) -> list[str]:
+    return re.findall(r'<script src="https?:[^"]*"|<link rel="stylesheet" href="https?:[^"]*"',
+                      page)
+
+
+def test_cli_map_is_self_contained_unless_cdn_is_asked_for(data, tmp_path):
+    register = data / "bradford" / "gp_practices.csv"
+    runs = {}
+    for name, options in {"default": [], "cdn": ["--cdn"], "offline": ["--offline"]}.items():
+        out = tmp_path / f"{name}.html"
+        result = CliRunner().invoke(cli, ["map", str(register), "--layers", "ward",
+                                          *options, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        runs[name] = result.stderr, out.read_text(encoding="utf-8")
+    assert remote_resources(runs["default"][1]) == remote_resources(runs["offline"][1]) == []
+    assert "tile.openstreetmap.org" in runs["default"][1]  # the basemap, when online
+    assert len(remote_resources(runs["cdn"][1])) > 3
+    assert [line for line in runs["cdn"][0].splitlines() if "warning" in line] == [
+        "warning: --cdn: the map loads scripts from CDNs: blank without network"]
+    assert "warning" not in runs["default"][0]
+
+
+def test_map_help_teaches_the_self_contained_default_with_examples():
+    result = CliRunner().invoke(cli, ["map", "--help"])
+    assert result.exit_code == 0 and "Examples:" in result.output
+    assert "--offline / --cdn" in result.output and "assetmap map schools.csv --cdn" in \
+        result.output
+
+
+@pytest.fixture(scope="module")
+def notebook_page(bradford_map, tmp_path_factory) -> Path:
+    """The map as a notebook shows it (``_repr_html_``), in a page of its own."""
+    path = tmp_path_factory.mktemp("notebook") / "cell.html"
+    path.write_text(f"<!DOCTYPE html><html><body>{bradford_map._repr_html_()}</body></html>",
+                    encoding="utf-8")
+    return path
+
+
+def test_notebook_map_is_self_contained(bradford_map, notebook_page, browser):
+    inline = bradford_map._repr_html_()
+    assert inline.startswith("<div") and "srcdoc=" in inline
+    assert remote_resources(html.unescape(inline)) == []
+    page = browser.new_page()
+    errors, requests = [], []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(notebook_page.as_uri())
+    frame = page.frame_locator("iframe")
+    frame.locator(".assetmap-icon").first.wait_for()
+    assert frame.locator(".assetmap-title").inner_text() == "Bradford assets Sum {{7*7}}"
+    assert errors == [] and requests == [notebook_page.as_uri()]
+    page.close()
 
 
 @pytest.mark.parametrize("name", ["ward", "lsoa"])

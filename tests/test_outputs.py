@@ -40,7 +40,7 @@ def test_write_table_writes_a_plain_utf8_csv_with_a_bom_for_excel(tmp_path):
     path = write_table(pd.DataFrame({"name": ["Café"]}), tmp_path / "out.csv")
     raw = path.read_bytes()
     assert raw.startswith(codecs.BOM_UTF8)  # a text file, not a zipped workbook
-    assert raw.decode("utf-8-sig").splitlines() == ["name", "Café"]
+    assert raw.decode("utf-8-sig") == '"name"\r\n"Café"\r\n'  # CRLF rows, text quoted
 
 
 def test_atomic_path_keeps_the_old_file_when_the_block_fails(tmp_path):

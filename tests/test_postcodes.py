@@ -139,3 +139,29 @@ def test_the_cache_file_depends_on_the_cache_format_version(tmp_path, monkeypatc
     monkeypatch.setattr(assetmap.postcodes, "_CACHE_VERSION",
                         assetmap.postcodes._CACHE_VERSION + 1)
     assert assetmap.postcodes._cache_file([path], None) != before
+
+
+def test_a_digit_typed_as_its_look_alike_letter_is_one_near_miss_away(data, bd_postcodes):
+    real = pd.read_csv(data / "bradford" / "postcodes_bd.csv", usecols=[0])["postcode"]
+    letters = {"0": "O", "1": "I", "5": "S", "2": "Z", "8": "B", "6": "G"}
+    real = real[real.str[-3].isin(list(letters))].iloc[::200]
+    typed = real.str[:-3] + real.str[-3].map(letters) + real.str[-2:]  # "BD5 0PH" -> "BD5 OPH"
+    assert len(typed) > 30 and not is_well_formed(typed).any()
+    assert bd_postcodes.near_misses(typed).tolist() == [[p] for p in real]
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("BD5 OPH", ["BD5 0PH"]), ("BDS 0PH", ["BD5 0PH"]), ("8D5 0PH", ["BD5 0PH"]),
+    ("BD5 0PH", []), ("", []), ("BD5 OP8", []), ("XX1 ZZZ", []),
+])
+def test_near_misses_change_one_character_where_the_format_allows_it(bd_postcodes, typed,
+                                                                     meant):
+    assert bd_postcodes.near_misses(pd.Series([typed], index=[7])).to_dict() == {7: meant}
+
+
+def test_every_near_miss_is_given_when_there_are_several(tmp_path):
+    path = tmp_path / "postcodes.csv"
+    path.write_text("Postcode,Easting,Northing\nBS1 1AA,358900,172900\n"
+                    "B5I 1AA,407000,285000\n", encoding="utf-8")
+    index = PostcodeIndex.from_file(path, cache=False)
+    assert sorted(index.near_misses(pd.Series(["BSI 1AA"])).iloc[0]) == ["B5I 1AA", "BS1 1AA"]

@@ -242,3 +242,66 @@ def test_describe_roles_names_each_role_column_and_marks_word_matches(tmp_path):
     path.write_text("Ref,Contact name,Post Code,Notes\nV1,Hall,BD7 1DP,\n", encoding="utf-8")
     assert registers.describe_roles(read_register(path)) == (
         "id: Ref, name: Contact name (no exact match), postcode: Post Code")
+
+
+@pytest.mark.parametrize("header, role", [
+    ("Type of Provision", "type"), ("Provision Type", "type"), ("Service Type", "type"),
+    ("Type of venue", "type"), ("Site Ref", "id"), ("Venue", "name"), ("Premises", "name"),
+    ("Address Postcode", "postcode"),
+])
+def test_header_names_from_the_data_table_take_their_role_exactly(tmp_path, header, role):
+    path = tmp_path / "venues.csv"
+    path.write_text(f"Notes,{header}\n,x\n", encoding="utf-8")
+    register = read_register(path)
+    assert register.roles == {role: header}
+    assert "no exact match" not in registers.describe_roles(register)
+
+
+def test_a_header_containing_type_is_the_type_column_when_none_is_named_exactly():
+    assert assetmap.detect_roles(["Name", "Type of community asset"]) == {
+        "name": "Name", "type": "Type of community asset"}
+
+
+FLAGS = ("Name,Postcode,Step free,Parking,Toilets,Cafe,Hearing loop\n"
+         "Hall,BD7 1DP,Y,Y,Y,Y,Y\nLibrary,BD1 1AF,Y,N,Y,N,Y\n")
+
+
+def test_a_row_of_one_letter_flags_is_not_taken_for_the_header(tmp_path):
+    path = tmp_path / "venues.csv"
+    path.write_text(FLAGS, encoding="utf-8")
+    register = read_register(path)
+    assert register.header_row == 1
+    assert register.roles == {"name": "Name", "postcode": "Postcode"}
+    assert register.frame["Parking"].tolist() == ["Y", "N"]
+
+
+def test_the_header_row_can_be_given_and_rows_keep_their_numbers(tmp_path):
+    path = tmp_path / "venues.csv"
+    path.write_text("Venue,\nGroup,Where\nHall,BD7 1DP\nLibrary,BD1 1AF\n",
+                    encoding="utf-8")
+    assert read_register(path).header_row == 1  # "Venue" names the name column
+    register = read_register(path, header_row=2, roles={"postcode": "Where"})
+    assert register.header_row == 2 and list(register.frame.columns) == ["Group", "Where"]
+    assert register.frame.index.tolist() == [3, 4]
+    assert register.column("postcode").tolist() == ["BD7 1DP", "BD1 1AF"]
+    assert "no header row 9: the file has 4 rows" in _one_line_error(path, header_row=9)
+
+
+def test_the_header_row_option_reaches_the_register(tmp_path, data):
+    from click.testing import CliRunner
+
+    from assetmap.cli.main import cli
+
+    path = tmp_path / "venues.csv"
+    path.write_text("Venue,\nGroup,Where\nHall,BD7 1DP\n", encoding="utf-8")
+    report = tmp_path / "report.csv"
+    args = ["validate", str(path), "--postcodes", str(data / "bradford" / "postcodes_bd.csv"),
+            "--no-study-area", "-c", "postcode=Where", "-r", str(report)]
+    assert CliRunner().invoke(cli, args).exit_code == 2  # no column 'Where' in row 1's header
+    result = CliRunner().invoke(cli, [*args, "--header-row", "2"])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(report)[["row", "status"]].values.tolist() == [[3, "located"]]
+
+
+def test_a_header_row_is_refused_for_files_without_one(two_layers):
+    assert "CSV and XLSX registers only" in _one_line_error(two_layers, header_row=1)

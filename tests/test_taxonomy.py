@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from assetmap import AssetmapError, classify, load_taxonomy
-from assetmap.taxonomy import normalise_type
+from assetmap.taxonomy import normalise_type, type_share
 
 CATEGORIES = ["Community centre", "Family hub site", "Pop-up social work office",
               "Voluntary or community group", "GP practice", "School", "Library",
@@ -110,3 +110,50 @@ def test_plurals_match_their_category(taxonomy):
     result = classify(pd.Series(["Libraries", "Youth clubs", "Schools"]), taxonomy)
     assert list(result["category"]) == ["Library", "Youth provision", "School"]
     assert list(result["match"]) == ["exact"] * 3
+
+
+@pytest.mark.parametrize("typed, label", [
+    # school phases and venue words, as typed in a hand-made register
+    ("School - Primary", "School"), ("School (Primary)", "School"), ("secondary", "School"),
+    ("Nursery", "School"), ("Primary Academy", "School"), ("Community Café", "Community centre"),
+    ("COMMUNITY CAFE", "Community centre"), ("Foodbank", "Voluntary or community group"),
+])
+def test_school_phases_and_venue_words_are_synonyms_ignoring_accents_and_word_order(
+        taxonomy, typed, label):
+    assert _classify(taxonomy, typed) == [(label, "exact")]
+
+
+@pytest.mark.parametrize("typed, label", [
+    ("Comm Centre", "Community centre"), ("Pop up SW office", "Pop-up social work office"),
+    ("VCSE org", "Voluntary or community group"), ("Family Hub (main)", "Family hub site"),
+    ("Special / AP", "School"), ("Library [closed]", "Library"),
+])
+def test_abbreviations_bracketed_words_and_parts_naming_one_category_are_read(
+        taxonomy, typed, label):
+    assert _classify(taxonomy, typed) == [(label, "reading")]
+
+
+def test_a_type_naming_two_categories_gets_none_and_suggests_both(taxonomy):
+    result = classify(pd.Series(["Childrens Centre / Family Hub"]), taxonomy).iloc[0]
+    assert pd.isna(result["category"]) and result["match"] == "ambiguous"
+    assert result["suggestions"] == "Children's centre, Family hub site"
+
+
+def test_unknown_types_come_back_with_the_closest_categories(taxonomy):
+    result = classify(pd.Series(["Youth clubhouse", "Knitting circle", "Library"]), taxonomy)
+    assert result["match"].tolist() == ["unknown", "unknown", "exact"]
+    assert result["suggestions"].tolist() == ["Youth provision", "", ""]
+
+
+def test_a_user_taxonomy_adds_abbreviations(tmp_path, taxonomy):
+    extra = tmp_path / "ours.toml"
+    extra.write_text('[categories.library]\nsynonyms = []\n\n[abbreviations]\nlbry = "library"\n',
+                     encoding="utf-8")
+    assert _classify(taxonomy, "Lbry") == [(None, "unknown")]
+    assert _classify(load_taxonomy(extra), "Lbry") == [("Library", "reading")]
+
+
+def test_type_share_counts_the_cells_naming_categories_without_guessing_typos(taxonomy):
+    values = pd.Series(["Family Hub", "Family Hub", "Comm Centre", "Libary", "", "Bakery"])
+    assert type_share(values, taxonomy) == 3 / 5
+    assert type_share(pd.Series(["", None]), taxonomy) == 0.0

@@ -3,11 +3,12 @@ wards and constituencies."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from ..clusters import build_clusters, cluster_overlap, write_clusters
-from ..outputs import write_table
 from .options import (
+    check_outputs,
     console,
     layer_names,
     print_audit_summary,
@@ -78,6 +79,11 @@ def build_command(registers, register_kwargs, members, cluster, cluster_name, me
       assetmap clusters build schools.csv --members school_clusters.csv --member-id URN \\
           --method voronoi --areas networks.csv -o school_clusters.gpkg
     """
+    from ..clusters import build_clusters, write_clusters
+    from ..outputs import cluster_outputs, output_set
+
+    written = cluster_outputs(output, areas=areas is not None)
+    check_outputs(written)
     with progress_status() as progress:
         result = build_clusters(
             registers, members=members, cluster=cluster, cluster_name=cluster_name,
@@ -85,7 +91,8 @@ def build_command(registers, register_kwargs, members, cluster, cluster_name, me
             blocks=blocks, polygons=polygons, areas=areas, progress=progress,
             **register_kwargs)
         progress(f"Writing {output}")
-        written = write_clusters(result, output)
+        with output_set(written) as staged:
+            write_clusters(result, staged[0])
     print_audit_summary(result.audit)
     print_warnings(result.warnings)
     difference, overlap = result.tiling
@@ -122,25 +129,33 @@ def overlap_command(clusters, population, layers, boundaries, population_layer,
     """Which wards and constituencies each cluster covers, with population shares.
 
     CLUSTERS is a cluster or area layer (as 'clusters build' writes it, any boundary file,
-    or a layer name). One row per cluster and area they share: area (km²), population,
-    share_of_cluster (% of the cluster's population in the area; 100 per cluster and
-    layer) and share_of_area (% of the area's population in the cluster). A small
-    area's population is spread over its pieces in proportion to their area.
+    or a layer name). One row per cluster and area they share: area (km², to 0.001),
+    population (whole people), share_of_cluster (% of the cluster's population in the
+    area, to 0.1; 100 per cluster and layer) and share_of_area (% of the area's
+    population in the cluster). A small area's population is spread over its pieces in
+    proportion to their area. For Area Advisory Networks (the <name>_areas layer of
+    'clusters build --areas') the columns are aan_code, aan_name and share_of_aan.
 
     \b
     Examples:
       assetmap clusters overlap pcn.gpkg -p population_lsoa.csv -o pcn_overlap.csv
       assetmap clusters overlap pcn_areas.gpkg -p population_lsoa.csv --layers ward
     """
+    from ..clusters import KINDS, cluster_overlap, write_overlap
+    from ..outputs import output_set
+
+    check_outputs([Path(output)])
     with progress_status() as progress:
         table, warnings = cluster_overlap(
             clusters, population, layers=layers, population_layer=population_layer,
             population_code=population_code, population_column=population_column,
             boundaries=boundaries, progress=progress)
         progress(f"Writing {output}")
-        write_table(table, output)
+        with output_set([Path(output)]) as (staged,):
+            write_overlap(table, staged)
     print_warnings(warnings)
+    kind = table.attrs["kind"]
     for layer, rows in table.groupby("layer", sort=False):
-        console.print(f"{layer}: {rows['cluster_code'].nunique()} clusters share "
+        console.print(f"{layer}: {rows[f'{kind}_code'].nunique()} {KINDS[kind]} share "
                       f"{rows['code'].nunique()} areas ({len(rows)} pairs)")
     console.print(f"Wrote {output}")

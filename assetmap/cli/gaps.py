@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
-import pandas as pd
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..demand import AGGREGATIONS
-from ..gaps import GapFormula, gap_analysis, publish, write_gaps
+from ..settings import AGGREGATIONS
 from .options import (
     _roles,
+    check_outputs,
     console,
     layer_names,
+    number_column,
     print_audit_summary,
     print_warnings,
     progress_status,
     register_options,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @click.command("gaps")
@@ -71,8 +76,10 @@ from .options import (
               help="Register column holding each asset's capacity (places): adds a two-step "
                    "floating catchment accessibility index (places_per_1000).")
 @click.option("--suppress-below", type=click.IntRange(min=2), metavar="N",
-              help="Disclosure control in the written files: people counts from 1 to N-1, and "
-                   "figures that would reveal them, are shown as [c]. Off by default.")
+              help="Disclosure control in the written files: people counts from 0.1 to "
+                   "N-1, and figures that would reveal them, are shown as [c], with enough "
+                   "other cells that none is a difference of published ones (rows and "
+                   "layers together; the rule is on the method sheet). Off by default.")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="Areas shown per layer and category in the terminal.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="gaps.xlsx",
@@ -108,6 +115,11 @@ def gaps_command(registers, register_kwargs, by, population, deprivation, demand
           --points oa --threshold 800 --suppress-below 10
       assetmap gaps gp_practices.csv --by ward,pcn=pcn.gpkg -p population_lsoa.csv
     """
+    from ..gaps import GapFormula, gap_analysis, write_gaps
+    from ..outputs import gap_outputs, output_set
+
+    written = gap_outputs(output)
+    check_outputs(written)
     formula = GapFormula(access=access_weight, need=need_weight, deciles=deprived_deciles,
                          priority=priority_score)
     with progress_status() as progress:
@@ -117,9 +129,9 @@ def gaps_command(registers, register_kwargs, by, population, deprivation, demand
             aggregation=aggregation, threshold=threshold, formula=formula, capacity=capacity,
             demand_columns=demand_columns, progress=progress, **register_kwargs)
         progress(f"Writing {output}")
-        shown = publish(result.table, counts=result.demand.counts,
-                        suppress_below=suppress_below)
-        written = write_gaps(result, output, suppress_below=suppress_below, published=shown)
+        shown = result.published(suppress_below)
+        with output_set(written) as staged:
+            write_gaps(result, staged[0], suppress_below=suppress_below, published=shown)
     print_audit_summary(result.audit)
     print_warnings(result.warnings)
     method = result.method
@@ -146,8 +158,10 @@ def _print_top(rows: pd.DataFrame, layer: str, category: str, top: int) -> None:
                "decile1_2_pct": "IMD 1-2\n%", "gap_score": "score", "priority": "priority"}
     columns = {c: h for c, h in columns.items() if c in rows}
     for column, header in columns.items():
-        table.add_column(header, justify="left" if column == "name" else "right",
-                         no_wrap=True)
+        if column == "name":
+            table.add_column(header, overflow="fold")
+        else:
+            number_column(table, header)
     for row in rows.sort_values("rank").head(top).itertuples(index=False):
         values = row._asdict()
         table.add_row(*(_cell(values[c], ".1f" if c in _ONE_DECIMAL else ",.0f")
@@ -163,13 +177,15 @@ def _cell(value, spec: str) -> Text:
     if isinstance(value, bool):
         return Text("yes" if value else "")
     if isinstance(value, int | float):
-        return Text("" if pd.isna(value) else format(value, spec))
+        return Text("" if value != value else format(value, spec))  # NaN: blank
     return Text(str(value))
 
 
 def _print_lowest(rows: pd.DataFrame, most: int = 5) -> None:
     """The areas with the lowest coverage of the category's group, in a sentence."""
     group = rows["group"].iloc[0]
+    import pandas as pd
+
     coverage = pd.to_numeric(rows[f"coverage_{group}_pct"], errors="coerce")  # not [c]
     lowest = rows.assign(coverage=coverage).dropna(subset=["coverage"]).sort_values(
         ["coverage", "code"]).head(most)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ..pipeline import join_registers, write_join
-from .options import console, layer_names, print_audit_summary, progress_status, register_options
+from .options import (
+    check_outputs,
+    console,
+    layer_names,
+    print_audit_summary,
+    progress_status,
+    register_options,
+)
 
 
 @click.command("join")
@@ -33,11 +39,17 @@ def join_command(registers, register_kwargs, layers, output) -> None:
       assetmap join sites.xlsx --layers ward,pcn_clusters.gpkg -o sites.csv
       assetmap join gp_practices.csv schools.csv --layers ward,pcn=out/pcn.gpkg
     """
+    from ..outputs import join_outputs, output_set
+    from ..pipeline import join_registers, write_join
+
+    written = join_outputs(output)
+    check_outputs(written)
     with progress_status() as progress:
         result = join_registers(registers, layers=layers, progress=progress,
                                 **register_kwargs)
         progress(f"Writing {output}")
-        written = write_join(result, output)
+        with output_set(written) as staged:
+            write_join(result, staged[0])
     print_audit_summary(result.audit)
     for name in result.layers:
         match = result.assets[f"{name}_match"].value_counts()

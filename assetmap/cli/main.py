@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
-from ..errors import AssetmapError
+from ..errors import AssetmapError, AssetmapWarning
 from .clusters import clusters_group
 from .gaps import gaps_command
 from .join import join_command
 from .map import map_command
+from .options import print_warnings
 from .validate import validate_command
 
 
@@ -17,7 +20,10 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():  # an AssetmapWarning is one line, every time
+                warnings.simplefilter("always", AssetmapWarning)
+                warnings.showwarning = _show_warning(warnings.showwarning)
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except AssetmapError as error:
@@ -29,6 +35,16 @@ class _Group(click.Group):
             click.echo(f"assetmap: internal error: {type(error).__name__}: {error} "
                        "(rerun with --debug for the traceback)", err=True)
             ctx.exit(3)
+
+
+def _show_warning(default):
+    """A ``warnings.showwarning`` printing an :class:`AssetmapWarning` as ``warning: ...``."""
+    def show(message, category, *args, **kwargs):
+        if issubclass(category, AssetmapWarning):
+            print_warnings([str(message)])
+        else:
+            default(message, category, *args, **kwargs)
+    return show
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],

@@ -1,20 +1,36 @@
-"""Options shared by the commands, and the terminal output they have in common."""
+"""Options shared by the commands, and the terminal output they have in common.
+
+Heavy libraries (pandas, geopandas, the steps) are imported where a command runs, so that
+``--help`` answers at once.
+"""
 
 from __future__ import annotations
 
 import functools
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from ..outputs import refuse_to_overwrite
 from ..settings import EDGE_TOLERANCE_M
-from ..taxonomy import load_taxonomy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Parameters naming files a command reads, and those naming layers (files or set names).
+_INPUT_PARAMS = ("registers", "population", "deprivation", "members", "areas", "gaps",
+                 "postcodes", "taxonomies")
+_LAYER_PARAMS = ("layers", "by", "clusters", "polygons", "points")
+_SHAPEFILE_PARTS = (".dbf", ".shx", ".prj", ".cpg")
 
 console = Console(stderr=True, highlight=False)
+if not console.is_terminal:  # a log file: tables as wide as they need, nothing cut
+    console.width = max(console.width, 160)
 
 
 def _roles(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
@@ -34,8 +50,9 @@ def layer_names(ctx, param, value: str | None) -> list[str] | None:
 
 
 def print_warnings(warnings: list[str]) -> None:
+    """Each warning on one line (the terminal wraps it, not rich: logs keep it whole)."""
     for warning in warnings:
-        console.print(f"warning: {warning}", style="yellow", markup=False)
+        console.print(f"warning: {warning}", style="yellow", markup=False, soft_wrap=True)
 
 
 def register_options(command):
@@ -51,6 +68,9 @@ def register_options(command):
                           "and coordinates). Default: the boundary set's."),
         click.option("--sheet", help="Sheet of an XLSX register (name or number), or layer of "
                                      "a GeoPackage. Default: the first."),
+        click.option("--header-row", type=click.IntRange(min=1), metavar="N",
+                     help="Row number of the header in CSV and XLSX registers, as a "
+                          "spreadsheet shows it. Default: detected."),
         click.option("-c", "--column", "roles", multiple=True, callback=_roles,
                      metavar="ROLE=COLUMN",
                      help="Say which column plays a role when detection gets it wrong. Roles: "
@@ -58,7 +78,14 @@ def register_options(command):
                           "Repeatable."),
         click.option("--category",
                      help="Category for registers with no type column, e.g. \"GP practice\". "
-                          "Default: guessed from the file name, and reported."),
+                          "Default: guessed from the file name, and reported. Refused when a "
+                          "column looks like types: name it (-c type=COLUMN) or use --all-rows."),
+        click.option("--all-rows", metavar="CATEGORY",
+                     help="Give every row of registers with no type column this category, "
+                          "even when a column looks like types."),
+        click.option("--fix-postcodes", is_flag=True,
+                     help="Read a postcode one look-alike character from a known one (BD5 OPH "
+                          "for BD5 0PH) as that postcode, with a note. Default: suggest it."),
         click.option("--taxonomy", "taxonomies", multiple=True, type=click.Path(),
                      help="Extra category file (TOML, as assets/taxonomy.toml) extending the "
                           "built-in one. Repeatable."),
@@ -72,20 +99,54 @@ def register_options(command):
     ]
 
     @functools.wraps(command)
-    def wrapped(registers, boundaries, postcodes, sheet, roles, category, taxonomies,
-                no_study_area, tolerance, **kwargs):
-        for name in ("output", "report"):  # outputs never replace an input
-            if kwargs.get(name):
-                refuse_to_overwrite(kwargs[name], registers)
+    def wrapped(registers, boundaries, postcodes, sheet, header_row, roles, category, all_rows,
+                fix_postcodes, taxonomies, no_study_area, tolerance, **kwargs):
+        from ..taxonomy import load_taxonomy
+
         register_kwargs = dict(
-            boundaries=boundaries, postcodes=postcodes, sheet=sheet, roles=roles,
-            category=category, taxonomy=load_taxonomy(*taxonomies),
+            boundaries=boundaries, postcodes=postcodes, sheet=sheet, header_row=header_row,
+            roles=roles, category=category, all_rows=all_rows, fix_postcodes=fix_postcodes,
+            taxonomy=load_taxonomy(*taxonomies),
             use_study_area=not no_study_area, tolerance=tolerance)
         return command(registers=registers, register_kwargs=register_kwargs, **kwargs)
 
     for option in reversed(options):
         wrapped = option(wrapped)
     return wrapped
+
+
+def input_files(params: dict) -> list[Path]:
+    """Every file a command reads, from its parameters: registers, tables, taxonomies, the
+    postcode file, the boundary set's files and every layer named as a file."""
+    from ..boundaries import as_boundary_set, layer_spec
+    from ..errors import AssetmapError
+
+    values = [params.get(name) for name in _INPUT_PARAMS]
+    files = [Path(v) for value in values for v in _items(value)]
+    bset = as_boundary_set(params.get("boundaries") or "bradford")
+    if str(params.get("boundaries", "")).endswith(".toml"):
+        files.append(Path(params["boundaries"]))
+    files += [spec.file for spec in bset.layers.values()]
+    files += [bset.postcodes] if bset.postcodes and not params.get("postcodes") else []
+    for item in (v for name in _LAYER_PARAMS for v in _items(params.get(name))):
+        with suppress(AssetmapError):  # not a layer ("--points postcodes"): the command says
+            files.append(layer_spec(bset, str(item)).file)
+    files += [f.with_suffix(part) for f in files if f.suffix.lower() == ".shp"
+              for part in _SHAPEFILE_PARTS]
+    return files
+
+
+def _items(value) -> list:
+    return [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
+
+
+def check_outputs(outputs: Sequence[Path]) -> None:
+    """Before any work: a one-line error if a file the command will write is one it reads
+    (see :func:`input_files`), or cannot be written."""
+    from ..outputs import check_writable, clashes
+
+    clashes(outputs, input_files(click.get_current_context().params))
+    check_writable(outputs)
 
 
 @contextmanager
@@ -95,15 +156,22 @@ def progress_status():
         yield lambda message: status.update(message)
 
 
+def number_column(table: Table, header: str) -> None:
+    """A right-aligned column of numbers, never cut: the text columns (``overflow="fold"``)
+    wrap first when the terminal is narrow."""
+    table.add_column(header, justify="right", no_wrap=True)
+
+
 def print_audit_summary(audit: pd.DataFrame) -> None:
     """Rows located and rejected per register, and the rejection reasons by kind."""
     table = Table(title="Register rows", title_justify="left")
-    for header in ("register", "rows", "located", "rejected"):
-        table.add_column(header, justify="left" if header == "register" else "right")
+    table.add_column("register", overflow="fold")
+    for header in ("rows", "located", "rejected"):
+        number_column(table, header)
     by_source = audit.groupby("source", sort=False)["status"]
     for source, status in by_source:
-        table.add_row(str(source), f"{len(status):,}", f"{(status == 'located').sum():,}",
-                      f"{(status == 'rejected').sum():,}")
+        table.add_row(Text(str(source)), f"{len(status):,}",
+                      f"{(status == 'located').sum():,}", f"{(status == 'rejected').sum():,}")
     console.print(table)
     for source, roles in audit.attrs.get("roles", {}).items():
         console.print(f"{source} columns: {roles}", markup=False)
@@ -111,10 +179,10 @@ def print_audit_summary(audit: pd.DataFrame) -> None:
     if len(rejected):
         kinds = rejected["reason"].str.replace(r"\s*('[^']*'|\([^)]*\)|\d+)", "", regex=True)
         reasons = Table(title="Why rows were rejected", title_justify="left")
-        reasons.add_column("reason")
-        reasons.add_column("rows", justify="right")
+        reasons.add_column("reason", overflow="fold")
+        number_column(reasons, "rows")
         for kind, count in kinds.value_counts().items():
-            reasons.add_row(kind, f"{count:,}")
+            reasons.add_row(Text(kind), f"{count:,}")
         console.print(reasons)
     noted = (audit["notes"] != "").sum()
     if noted:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from ..outputs import write_table
-from ..pipeline import validate_registers
-from .options import console, print_audit_summary, progress_status, register_options
+from .options import (
+    check_outputs,
+    console,
+    print_audit_summary,
+    progress_status,
+    register_options,
+)
 
 
 @click.command("validate")
@@ -29,10 +35,15 @@ def validate_command(registers, register_kwargs, report, strict) -> None:
       assetmap validate venues.xlsx --sheet "Sites 2025"
       assetmap validate groups.csv -c name="Group name" -c postcode=PC --strict
     """
+    from ..outputs import output_set, write_table
+    from ..pipeline import validate_registers
+
+    check_outputs([Path(report)])
     with progress_status() as progress:
         _, audit = validate_registers(registers, progress=progress, **register_kwargs)
     print_audit_summary(audit)
-    write_table(audit, report)
+    with output_set([Path(report)]) as (staged,):
+        write_table(audit, staged)
     console.print(f"Report: {report}")
     if strict and (audit["status"] == "rejected").any():
         raise SystemExit(1)
