@@ -21,8 +21,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from .errors import AssetmapError, first_line, warn
-from .registers import refuse_special_file
+from .errors import AssetmapError, first_line, refuse_special_file, warn
 from .settings import WORK_CRS, data_dir, resource_dir
 
 _ONS_CODE = re.compile(r"^[A-Za-z]+\d{2}(CD)$", re.IGNORECASE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from os import PathLike
+from pathlib import Path
 
 
 class AssetmapError(Exception):
@@ -47,3 +48,10 @@ def first_line(error: Exception) -> str:
     """The first line of an exception's message (its type if it has none), to quote."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def refuse_special_file(path: Path) -> None:
+    """A one-line error for a path that is neither a regular file nor a folder: reading a
+    FIFO waits for a writer forever, and a device such as ``/dev/zero`` never ends."""
+    if path.exists() and not (path.is_file() or path.is_dir()):
+        raise AssetmapError("not a regular file (a pipe, device or socket): not read", file=path)

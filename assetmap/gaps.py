@@ -509,6 +509,7 @@ def _suppress(out: pd.DataFrame, hide: pd.DataFrame, people: list[str], below: i
         found = _determined(hidden, equations) if exact else equations.loc[
             equations["equation"].isin(alone) & hidden[equations["cell"].to_numpy()],
             "cell"].to_numpy()
+        # partners in rows already holding a hidden cell first: fewer rows lose figures
         touched = hidden.reshape(len(out), len(columns)).any(axis=1).repeat(len(columns))
         hidden[_partners(found, hidden, equations, np.where(touched, key, key + 1e12),
                          alone)] = True

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from .errors import AssetmapError, first_line
+from .errors import AssetmapError, first_line, refuse_special_file
 from .settings import WORK_CRS, XLSX_MAX_BYTES, XLSX_MAX_RATIO, XLSX_RATIO_FROM_BYTES, resource_dir
 
 
@@ -323,13 +323,6 @@ def _unique_names(header: list[str]) -> list[str]:
             name += "_2"
         names.append(name)
     return names
-
-
-def refuse_special_file(path: Path) -> None:
-    """A one-line error for a path that is neither a regular file nor a folder: reading a
-    FIFO waits for a writer forever, and a device such as ``/dev/zero`` never ends."""
-    if path.exists() and not (path.is_file() or path.is_dir()):
-        raise AssetmapError("not a regular file (a pipe, device or socket): not read", file=path)
 
 
 def _refuse_zip_bomb(path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import AssetmapError
+from .errors import AssetmapError, refuse_special_file
 from .settings import FUZZY_CUTOFF, resource_dir
 
 _FIELDS = ("label", "colour", "icon", "child_facing", "coverage_m")
@@ -83,6 +83,7 @@ def load_taxonomy(*extra: str | Path) -> Taxonomy:
 
 def _read_categories(path: Path) -> tuple[dict[str, dict], dict[str, str]]:
     """A file's ``[categories.<key>]`` tables and its ``[abbreviations]`` (word = words)."""
+    refuse_special_file(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -68,6 +68,24 @@ def test_a_pipe_as_a_boundary_layer_is_refused_not_read(fifo):
         within(20, assetmap.load_layer, fifo)
 
 
+@pytest.mark.parametrize("args", [
+    ["validate", "{reg}", "--postcodes", "{fifo}", "-r", "{out}/r.csv"],
+    ["join", "{reg}", "--taxonomy", "{fifo}", "-o", "{out}/j.gpkg"],
+    ["gaps", "{reg}", "--category", "school", "-p", "{fifo}", "-o", "{out}/g.xlsx"],
+    ["map", "{reg}", "--gaps", "{fifo}", "--measure", "ward:gap_score", "-o", "{out}/m.html"],
+], ids=["postcodes", "taxonomy", "population", "gap-table"])
+def test_a_pipe_as_any_input_of_a_command_is_refused_before_work(data, fifo, tmp_path, args):
+    reg = data / "bradford" / "schools.csv"
+    args = [a.format(reg=reg, fifo=fifo, out=tmp_path) for a in args]
+    done = subprocess.run([sys.executable, "-c", "from assetmap.cli.main import cli; cli()",
+                           *args], capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"assetmap: error: {fifo}: not a regular file (a pipe, " \
+                                  "device or socket): not read"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["register.csv"]
+
+
 def test_validate_exits_2_at_once_on_a_pipe(fifo, tmp_path):
     done = subprocess.run([sys.executable, "-c", "from assetmap.cli.main import cli; cli()",
                            "validate", str(fifo),

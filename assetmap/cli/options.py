@@ -141,11 +141,16 @@ def _items(value) -> list:
 
 
 def check_outputs(outputs: Sequence[Path]) -> None:
-    """Before any work: a one-line error if a file the command will write is one it reads
-    (see :func:`input_files`), or cannot be written."""
+    """Before any work: a one-line error if a file the command reads (see
+    :func:`input_files`) is a pipe or device, or if a file it will write is one it reads or
+    cannot be written."""
+    from ..errors import refuse_special_file
     from ..outputs import check_writable, clashes
 
-    clashes(outputs, input_files(click.get_current_context().params))
+    inputs = input_files(click.get_current_context().params)
+    for path in inputs:
+        refuse_special_file(path)
+    clashes(outputs, inputs)
     check_writable(outputs)
 
 
