@@ -46,6 +46,7 @@ _EXPORTS = {
         "validate_registers", "write_join"
     ),
     "postcodes": ("PostcodeIndex", "normalise_postcodes"),
+    "project": ("Project", "load_project", "starter_project"),
     "registers": ("Register", "detect_roles", "read_register"),
     "settings": ("data_dir",),
     "taxonomy": ("Taxonomy", "classify", "load_taxonomy"),

@@ -773,8 +773,9 @@ def read_gap_table(path: str | Path) -> pd.DataFrame:
     """A gap table as :func:`write_gaps` writes it (the CSV, or the XLSX: a sheet per layer
     and a "method" sheet), ready to shade on a map.
 
-    Returns ``layer``, ``code`` and the numeric measures (suppressed cells as missing).
-    The table must hold one category: write it with ``--category``.
+    Returns ``layer``, ``code``, ``category`` and the numeric measures, suppressed cells
+    kept as :data:`SUPPRESSED` (a map hatches them). The table must hold one category:
+    write it with ``--category``.
     """
     path = Path(path)
     if not path.is_file():
@@ -799,6 +800,11 @@ def read_gap_table(path: str | Path) -> pd.DataFrame:
         raise AssetmapError(f"the gap table covers {len(categories)} categories "
                             f"({', '.join(map(str, categories))}); map one, written with "
                             "'assetmap gaps --category'", file=path)
-    measures = table.drop(columns=["layer", "code"]).apply(pd.to_numeric, errors="coerce")
-    measures = measures.loc[:, measures.notna().any()]
-    return pd.concat([table[["layer", "code"]], measures], axis=1)
+    text = table.drop(columns=["layer", "code", "category"])
+    suppressed = text.astype(str).eq(SUPPRESSED)
+    measures = text.apply(pd.to_numeric, errors="coerce")
+    measures = measures.loc[:, (measures.notna() | suppressed).any()]
+    hidden = suppressed[measures.columns]
+    measures = measures.astype({c: object for c in hidden.columns[hidden.any()]})
+    return pd.concat([table[["layer", "code", "category"]], measures.mask(hidden, SUPPRESSED)],
+                     axis=1)

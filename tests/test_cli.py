@@ -23,7 +23,7 @@ def test_join_writes_assets_counts_and_audit(registers, tmp_path):
     out = tmp_path / "bradford.gpkg"
     result = run("join", *registers, "--layers", "ward,constituency,lsoa", "-o", out)
     assert result.exit_code == 0, result.output
-    joined = gpd.read_file(out)
+    joined = gpd.read_file(out, layer="assets")
     assert len(joined) == 274 and joined.crs.to_epsg() == 27700
     assert joined[["ward_code", "constituency_code", "lsoa_code"]].notna().all().all()
     counts = pd.read_csv(tmp_path / "bradford_counts.csv", encoding="utf-8-sig")

@@ -242,7 +242,7 @@ def test_cli_builds_clusters_that_join_gives_to_every_practice_and_school(
                  f"ward,gp_cluster={pcn},school_cluster={schools},"
                  f"network={tmp_path / 'schools_areas.gpkg'}", "-o", joined)
     assert result.exit_code == 0, result.output
-    assets = gpd.read_file(joined)
+    assets = gpd.read_file(joined, layer="assets")
     assert len(assets) == 274
     for layer in ("gp_cluster", "school_cluster", "network"):
         assert assets[f"{layer}_code"].notna().all(), layer

@@ -18,7 +18,7 @@ from scipy.spatial.distance import cdist
 
 import assetmap
 from assetmap.cli.main import cli
-from assetmap.gaps import publish, two_step_fca, weighted_quantiles
+from assetmap.gaps import SUPPRESSED, publish, two_step_fca, weighted_quantiles
 
 HUB = "Family hub site"
 
@@ -399,7 +399,8 @@ def test_maps_read_the_gap_workbook_as_the_csv(school_report):
         keys, ignore_index=True)
     assert set(from_xlsx["layer"]) == {"ward", "constituency"} and len(from_xlsx) == 35
     pd.testing.assert_frame_equal(from_xlsx, from_csv[from_xlsx.columns], check_dtype=False)
-    assert from_xlsx["coverage_children_pct"].isna().any()  # [c] is missing, not text
+    assert (from_xlsx["coverage_children_pct"] == SUPPRESSED).any()  # kept, to hatch
+    assert set(from_xlsx["category"]) == {"School"}
     with pytest.raises(assetmap.AssetmapError, match="pass the CSV or XLSX"):
         assetmap.read_gap_table(out.with_suffix(".gpkg"))
 
@@ -411,7 +412,14 @@ def test_map_measure_names_the_choices_and_is_given_once(data, school_report, tm
     html = tmp_path / "gaps.html"
     result = CliRunner().invoke(cli, [*base, "--measure", "ward:gap_score", "-o", str(html)])
     assert result.exit_code == 0, result.output
-    assert "gap_score" in html.read_text(encoding="utf-8")
+    assert "Gap score (0-100, higher = bigger gap)" in html.read_text(encoding="utf-8")
+    hidden = assetmap.read_gap_table(out).query("layer == 'ward'")["coverage_children_pct"]
+    assert (hidden == SUPPRESSED).any()
+    result = CliRunner().invoke(cli, [*base, "--measure", "ward:coverage_children_pct",
+                                      "-o", str(html)])
+    assert result.exit_code == 0, result.output
+    page = html.read_text(encoding="utf-8")
+    assert "Suppressed (small numbers)" in page and "Category: School" in page
     result = CliRunner().invoke(cli, [*base, "--measure", "ward:gap_scor", "-o", str(html)])
     assert result.exit_code == 2 and "no column 'gap_scor'" in result.stderr
     assert "gap_score" in result.stderr.split("it has")[1]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -16,7 +18,7 @@ from playwright.sync_api import sync_playwright
 
 import assetmap
 from assetmap.cli.main import cli
-from assetmap.maps import SCHEMES, _AssetLayer, make_map, write_map
+from assetmap.maps import SCHEMES, _AssetLayer, _Legend, make_map, write_map
 from assetmap.pipeline import map_registers
 
 #: Jinja source typed as data: shown as typed, never evaluated (no 49, no "x", no pid).
@@ -40,7 +42,8 @@ def registers(data, tmp_path_factory) -> list[Path]:
     sample = postcodes[postcodes["lsoa11cd"].notna()].sample(800, random_state=1)
     names = [f"Group {i}" for i in range(len(sample) - len(HOSTILE))] + HOSTILE
     groups = pd.DataFrame({"Name": names, "Type": "Community group",
-                           "Postcode": sample["postcode"].to_numpy()})
+                           "Postcode": sample["postcode"].to_numpy(),
+                           "Opening times": [f"Tuesdays {i % 12 + 1}pm" for i in range(800)]})
     groups.to_csv(folder / "groups.csv", index=False)
     return [data / "bradford" / "gp_practices.csv", data / "bradford" / "schools.csv",
             folder / "groups.csv"]
@@ -70,7 +73,7 @@ def browser():
 def open_popup_by_search(page, name: str):
     """Search for an asset by the start of its name, pick it: the tip's text and the popup."""
     page.locator(".search-button").click()
-    page.get_by_placeholder("Search assets by name").press_sequentially(name[:6])
+    page.get_by_placeholder("Search assets, areas, postcodes").press_sequentially(name[:6])
     tip = page.locator(".search-tip").get_by_text(name, exact=True)
     tip.wait_for()
     text = tip.inner_text()
@@ -80,9 +83,10 @@ def open_popup_by_search(page, name: str):
     return text, popup
 
 
-def legend_rows(html: str) -> list[tuple[str, str]]:
-    """The legend's (colour, range) rows in a rendered map."""
-    return re.findall(r'background:(#\w+);margin-right:6px"></span>([^<]*)</div>', html)
+def legend(fmap) -> dict:
+    """The legend's content (title, notes, rows of colour and label) of a map."""
+    (element,) = [c for c in fmap._children.values() if isinstance(c, _Legend)]
+    return element.spec
 
 
 @pytest.fixture()
@@ -135,18 +139,32 @@ def test_popups_list_only_the_asset_s_non_empty_values(page):
     _, popup = open_popup_by_search(page, "Group 12")
     rows = [row.locator("td").all_inner_texts() for row in popup.locator("tr").all()]
     assert [label for label, _ in rows] == [
-        "Category", "Type", "Postcode", "Ward", "Constituency", "LSOA", "Register"]  # no ID
+        "Category", "Type", "Postcode", "Opening times", "Ward", "Constituency", "LSOA",
+        "Register"]  # no ID
     assert dict(rows)["Type"] == "Community group" and all(value for _, value in rows)
+    assert dict(rows)["Opening times"] == "Tuesdays 1pm"  # Group 12: the register's own
+
+
+def test_popups_show_the_register_s_own_columns(page, data):
+    practice = pd.read_csv(data / "bradford" / "gp_practices.csv", dtype=str).iloc[3]
+    _, popup = open_popup_by_search(page, practice["practice_name"])
+    rows = dict(row.locator("td").all_inner_texts() for row in popup.locator("tr").all())
+    assert rows["telephone"] == practice["telephone"]
+    assert rows["pcn_name"] == practice["pcn_name"]
+    assert "URN" not in rows and "OfstedRating (name)" not in rows  # schools' columns
 
 
 def test_popup_labels_go_into_the_page_once_per_layer_not_per_asset(offline_page):
-    assert offline_page.read_text(encoding="utf-8").count('"Constituency"') == 3
+    page = offline_page.read_text(encoding="utf-8")
+    assert page.count('"Constituency"') == 3 + 1  # 3 category layers; the areas' kind
 
 
 def test_legend_shows_the_measure_and_its_classes(page):
-    legend = page.locator(".assetmap-legend").inner_text()
-    assert legend.startswith("total") and "quantiles" in legend
-    assert len(re.findall(r"\d[\d,.]* – \d", legend)) == 5
+    legend = page.locator(".assetmap-legend").inner_text().splitlines()
+    assert legend[:4] == ["Assets in the area (all categories)",
+                          "Areas: Electoral wards (2004 warding, 2013 codes)",
+                          "Darker = worse (lower values)", "Classes: quantiles"]
+    assert len([line for line in legend[4:] if re.fullmatch(r"\d+(–\d+)?", line)]) == 5
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -187,8 +205,9 @@ def test_template_text_in_every_map_field_is_shown_as_typed(hostile_layers):
     payloads = [*HOSTILE] * 2
     assets = gpd.GeoDataFrame(
         {"name": payloads, "type": payloads[::-1], "id": payloads[1:] + payloads[:1],
-         "postcode": "", "source": payloads[2:] + payloads[:2],
+         "postcode": payloads[3:] + payloads[:3], "source": payloads[2:] + payloads[:2],
          "category": ["School", "Note {#", "Open {{ here"] * 5 + ["Sum {{7*7}}"],
+         "Cond {% if 1 %}x{% endif %} <b>": payloads[4:] + payloads[:4],  # a register column
          "ward_name": ward["name"].to_numpy()[:len(payloads)],
          "Pid {{ cycler.__init__.__globals__.os.getpid() }}_name": payloads},
         geometry=ward.geometry.representative_point().to_numpy()[:len(payloads)],
@@ -200,8 +219,11 @@ def test_template_text_in_every_map_field_is_shown_as_typed(hostile_layers):
     page = fmap.get_root().render()
     assert_shown_as_typed(page)
     assert "Title {{7*7}} {#" in page and '"Pid {{ cycler.__init__' in page
-    assert re.search(r'class="assetmap-legend".*?<b>Sum \{\{7\*7\}\} &lt;b&gt;</b>', page,
-                     re.DOTALL)
+    spec = legend(fmap)
+    assert spec["title"] == "Sum {{7*7}} <b>" and "Areas: Sum {{7*7}}" in spec["notes"]
+    assert json.dumps(spec["title"]).replace("<", "\\u003c").replace(">", "\\u003e") in page
+    assert "Sum {{7*7}} \\u0026lt;b\\u0026gt;" in page  # tooltip label: escaped for HTML
+    assert '"Cond {% if 1 %}x{% endif %} \\u003cb\\u003e"' in page  # popup label: JSON
     assert_shown_as_typed(html.unescape(fmap._repr_html_()))  # the notebook's render too
 
 
@@ -226,7 +248,7 @@ def test_cli_map_of_a_template_register_and_layer_exits_0_showing_text_as_typed(
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert_shown_as_typed(page)
-    assert "<b>Sum {{7*7}}</b>" in page  # the legend: the category's count column
+    assert '"title": "Sum {{7*7}}: assets in the area"' in page  # the legend, as JSON
     assert re.search(r'class="assetmap-title"[^>]*>\s*Pid \{\{ cycler', page)
 
 
@@ -334,16 +356,17 @@ def test_bad_map_options_are_one_line_errors(layers, kwargs, message):
 def test_a_constant_measure_is_one_class(layers, scheme):
     fmap = make_map({"ward": layers["ward"].assign(total=3)}, measure=("ward", "total"),
                     scheme=scheme, tiles="none")
-    assert [text for _, text in legend_rows(fmap.get_root().render())] == ["3"]
+    assert [row["label"] for row in legend(fmap)["rows"]] == ["3"]
 
 
 def test_ties_leave_only_classes_that_hold_areas(layers):
     total = [0] * 20 + [1, 2, 3, 5, 8, 9, 10, 12, 20, 30]
-    html = make_map({"ward": layers["ward"].assign(total=total)}, measure=("ward", "total"),
-                    tiles="none").get_root().render()
-    rows = legend_rows(html)
-    assert [text for _, text in rows] == ["0", "0 – 5.6", "5.6 – 30"]  # not "0 – 0"
-    assert {colour for colour, _ in rows} == set(re.findall(r'"fillColor": "(#\w+)"', html))
+    fmap = make_map({"ward": layers["ward"].assign(total=total)}, measure=("ward", "total"),
+                    tiles="none")
+    rows = legend(fmap)["rows"]
+    assert [row["label"] for row in rows] == ["0", "1–5", "6–30"]  # not "0", "0 – 0.6"
+    assert {row["colour"] for row in rows} == set(re.findall(
+        r'"fillColor": "(#\w+)"', fmap.get_root().render()))
 
 
 def test_every_asset_has_a_layer_even_of_a_category_outside_the_taxonomy(layers):
@@ -382,9 +405,17 @@ def test_a_gap_measure_is_shaded_with_its_legend(data, school_gaps):
     fmap = map_registers([data / "bradford" / "schools.csv"], layers=["ward"], measures=gaps,
                          map_options=dict(measure=("ward", "gap_score"), tiles="none"))
     page = fmap.get_root().render()
-    assert re.search(r'class="assetmap-legend".*?<b>gap_score</b>', page, re.DOTALL)
+    assert result.table["gap_score"].max() < 20  # Bradford's schools: low everywhere
+    spec = legend(fmap)
+    assert spec["title"] == "Gap score (0-100, higher = bigger gap)"
+    assert "Within reach: 1,600 m" in spec["notes"]
+    assert [row["label"] for row in spec["rows"]] == [
+        "80 to 100 (highest)", "60 to under 80 (high)", "40 to under 60 (moderate)",
+        "20 to under 40 (some need)", "0 to under 20 (low need)"]  # fixed: 2.8 is low need
+    lowest = spec["rows"][-1]["colour"]
+    assert set(re.findall(r'"fillColor": "([^"]+)"', page)) == {lowest}
     worst = result.table.sort_values("rank").iloc[0]
-    feature = re.search(rf'"code": "{worst["code"]}", "name": "[^"]*", "value": ([^,}}]+)',
+    feature = re.search(rf'"code": "{worst["code"]}", "name": "[^"]*", "value": "([^"]+)"',
                         page)  # the worst ward's own tooltip data
     assert float(feature[1]) == round(worst["gap_score"], 1)
 
@@ -404,3 +435,144 @@ def test_a_gap_table_of_several_categories_is_refused(tmp_path):
                      encoding="utf-8")
     with pytest.raises(assetmap.AssetmapError, match="covers 2 categories"):
         assetmap.read_gap_table(table)
+
+
+def test_suppressed_areas_are_hatched_apart_from_missing_ones(layers):
+    score = pd.Series([5.0, 35.0, 95.0] * 10, dtype=object)
+    score[[1, 4]] = "[c]"  # assetmap.gaps.SUPPRESSED, as publish writes it
+    score[[2]] = None
+    ward = layers["ward"].assign(gap_score=score.to_numpy())
+    fmap = make_map({"ward": ward}, measure=("ward", "gap_score"), tiles="none")
+    rows = legend(fmap)["rows"]
+    assert rows[-2:] == [{"hatch": True, "label": "Suppressed (small numbers)"},
+                         {"colour": "#d9d9d9", "label": "No data"}]
+    page = fmap.get_root().render()
+    fills = re.findall(r'"fillColor": "([^"]+)"', page)
+    assert fills.count("url(#assetmap-hatch)") == 1 and fills.count("#d9d9d9") == 1
+    assert "suppressed (small numbers)" in page and "no data" in page  # the tooltips
+
+
+def test_boundary_layers_have_human_names_and_their_own_colours(layers):
+    ward = layers["ward"]
+    fmap = make_map({name: ward for name in ["ward", "pcn", "cluster", "aan", "patch_2"]},
+                    tiles="none", labels={"patch_2": "Patches {{7*7}}"})
+    shown = [c for c in fmap._children.values()
+             if isinstance(c, folium.GeoJson) and c.control]
+    assert [c.layer_name for c in shown] == [
+        "Wards", "Primary care networks", "Clusters", "Area Advisory Networks",
+        "Patches {{7*7}}"]
+    styles = [c.style_function({"id": "0"}) for c in shown]
+    assert len({(s["color"], s["weight"]) for s in styles}) == 5
+
+
+@pytest.fixture(scope="module")
+def gap_page(data, school_gaps, tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """School gap scores by ward, published with small numbers suppressed (below 1,000),
+    mapped with wards, constituencies and LSOAs; the published table."""
+    published = school_gaps[0].published(1000)
+    fmap = map_registers([data / "bradford" / "schools.csv"],
+                         layers=["ward", "constituency", "lsoa"], measures=published,
+                         map_options=dict(measure=("ward", "gap_score"), tiles="none"))
+    return write_map(fmap, tmp_path_factory.mktemp("gap") / "gaps.html"), published
+
+
+@pytest.fixture()
+def small_screen(browser, gap_page):
+    """The gap map on a 1280x720 screen; records errors and requests."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.errors, page.requests = [], []
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.goto(gap_page[0].as_uri())
+    page.wait_for_selector(".assetmap-legend")
+    yield page
+    page.close()
+
+
+def test_gap_map_legend_reads_in_words_with_suppressed_areas_hatched(small_screen, gap_page):
+    page, published = small_screen, gap_page[1]
+    assert page.errors == [] and page.requests == [gap_page[0].as_uri()]
+    lines = page.locator(".assetmap-legend").inner_text().splitlines()
+    assert lines[:6] == ["Gap score (0-100, higher = bigger gap)",
+                         "Areas: Electoral wards (2004 warding, 2013 codes)",
+                         "Category: School", "Within reach: 1,600 m",
+                         "Darker = worse (higher values)", "Fixed classes"]
+    assert lines[6] == "80 to 100 (highest)" and lines[-2] == "0 to under 20 (low need)"
+    assert lines[-1] == "Suppressed (small numbers)"
+    assert page.locator(".assetmap-legend .assetmap-hatched").count() == 1
+    wards = published[published["layer"] == "ward"]
+    hidden = (wards["gap_score"].astype(str) == "[c]").sum()
+    assert 0 < hidden < len(wards)
+    assert page.locator('path[fill="url(#assetmap-hatch)"]').count() == hidden
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "bradford_gap_score.png")
+
+
+def test_legend_hides_with_its_layer(small_screen):
+    wards = small_screen.locator(".leaflet-control-layers-overlays label").filter(
+        has_text="Electoral wards").locator("input")
+    wards.uncheck()
+    assert small_screen.locator(".assetmap-legend").count() == 0
+    wards.check()
+    assert small_screen.locator(".assetmap-legend").count() == 1
+
+
+def test_layer_list_fits_a_1280x720_screen(layers, browser, tmp_path):
+    """Five boundary layers and 30 categories of assets, opened on a larger screen then
+    made smaller: the list scrolls within the screen."""
+    ward = layers["ward"]
+    points = ward.geometry.representative_point()
+    assets = gpd.GeoDataFrame(
+        {"name": ward["name"], "category": [f"Kind {i}" for i in range(len(ward))],
+         "type": "", "id": "", "postcode": "", "source": "user.csv"},
+        geometry=points.to_numpy(), crs=ward.crs)
+    fmap = make_map({name: layers[name] for name in ["ward", "constituency", "lsoa"]} |
+                    {"pcn": ward, "cluster": ward}, assets, tiles="none")
+    page = browser.new_page(viewport={"width": 1280, "height": 1024})
+    page.goto(write_map(fmap, tmp_path / "many.html").as_uri())
+    page.set_viewport_size({"width": 1280, "height": 720})
+    control = page.locator(".leaflet-control-layers")
+    box = control.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 720
+    assert control.locator("label").count() == 30 + 5
+    page.close()
+
+
+def search(page, text: str, tip: str):
+    """Type into the search, pick the tip: the popup (or None) it opens."""
+    page.locator(".search-button").click()
+    page.get_by_placeholder("Search assets, areas, postcodes").press_sequentially(text)
+    page.locator(".search-tip").get_by_text(tip, exact=True).click()
+    return page.locator(".leaflet-popup-content")
+
+
+def test_search_finds_a_ward_by_name_and_switches_its_layer_on(small_screen, layers):
+    ward = layers["ward"].sort_values("name").iloc[0]
+    small_screen.locator(".leaflet-control-layers-overlays label").filter(
+        has_text="Electoral wards").locator("input").uncheck()
+    popup = search(small_screen, ward["name"], f"{ward['name']} · Ward {ward['code']}")
+    assert popup.inner_text().splitlines() == [ward["name"], f"Ward · {ward['code']}"]
+    assert small_screen.locator(".assetmap-legend").count() == 1  # the layer is back on
+
+
+def test_search_finds_an_asset_s_postcode(small_screen, data):
+    postcode = pd.read_csv(data / "bradford" / "schools.csv")["Postcode"].iloc[0]
+    popup = search(small_screen, postcode[:5], f"{postcode} · postcode")
+    assert popup.inner_text().splitlines()[0] == postcode
+    assert small_screen.evaluate(MAP_ZOOM) == 17
+
+
+#: The page's Leaflet map (folium names it map_<id>), and its zoom.
+MAP = "window[Object.keys(window).find(k => k.startsWith('map_'))]"
+MAP_ZOOM = f"{MAP}.getZoom()"
+
+
+def test_area_names_show_when_zoomed_in_only(small_screen, layers):
+    labels = small_screen.locator(".assetmap-label")
+    assert small_screen.evaluate(MAP_ZOOM) <= 11 and labels.count() == 0
+    small_screen.evaluate(f"{MAP}.setZoom(13, {{animate: false}})")
+    labels.first.wait_for()
+    assert sorted(labels.all_inner_texts()) == sorted(layers["ward"]["name"])  # not LSOAs
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    small_screen.screenshot(path=SCREENSHOTS / "bradford_ward_names.png")

@@ -9,6 +9,7 @@ import click
 from ..errors import AssetmapError, AssetmapWarning
 from .clusters import clusters_group
 from .gaps import gaps_command
+from .init import init_command
 from .join import join_command
 from .map import map_command
 from .options import print_warnings
@@ -67,6 +68,7 @@ def cli(debug: bool) -> None:
     """
 
 
+cli.add_command(init_command)
 cli.add_command(validate_command)
 cli.add_command(join_command)
 cli.add_command(clusters_group)

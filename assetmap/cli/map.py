@@ -46,7 +46,9 @@ def _pair(kind: str, convert):
               help="A gap table written by 'assetmap gaps' (CSV or XLSX, one category): its "
                    "measures (gap_score, coverage_children_pct, ...) can be shaded.")
 @click.option("--scheme", type=click.Choice(list(SCHEMES)), default="quantiles",
-              show_default=True, help="Class breaks of the shading (mapclassify).")
+              show_default=True,
+              help="Class breaks of the shading of counts and rates (mapclassify); the gap "
+                   "score and percentages have fixed classes (0-20, 20-40, ...).")
 @click.option("-k", "--classes", type=click.IntRange(2, 9), default=5, show_default=True,
               help="Number of classes.")
 @click.option("--coverage", callback=_pair("CATEGORY:METRES", float),
@@ -68,10 +70,12 @@ def map_command(registers, register_kwargs, layers, measure, gaps, scheme, class
     """Draw assets and boundary layers on an interactive map (one HTML file).
 
     Assets appear as one layer per category in the taxonomy's colours and icons,
-    clustered, with popups; boundary layers switch on and off with names and codes in
-    tooltips; a measure is shaded with a legend. Search by asset name, measure distances,
-    go full screen. Open the file in any browser: it is self-contained and needs no
-    network but for the basemap tiles (--tiles none: none at all).
+    clustered, with popups showing the register's own columns; boundary layers switch on
+    and off, each in its own colour, with area names when zoomed in; a measure is shaded
+    with a legend in words (hidden with its layer; suppressed areas hatched). Search assets,
+    areas (name or code) and postcodes, measure distances, go full screen. Open the file in
+    any browser: it is self-contained and needs no network but for the basemap tiles
+    (--tiles none: none at all).
 
     \b
     Examples:
