@@ -242,6 +242,7 @@ def test_an_output_inside_an_input_folder_is_refused(inputs, monkeypatch):
     assert list((inputs / "codepoint").iterdir()) == []
 
 
+@pytest.mark.data  # the default boundary set's layers
 def test_the_control_case_gets_past_the_check(inputs, monkeypatch):
     monkeypatch.chdir(inputs)
     result = run("join", "reg.csv", "--postcodes", "pc.csv", "-o", "reg_counts.csv")
