@@ -19,14 +19,14 @@ import types
 #: Public names by the module that defines them; each module is imported on first use, so
 #: ``import assetmap`` (and the command line's ``--help``) does not pay for geopandas & co.
 _EXPORTS = {
+    "analyses": ("build_clusters", "cluster_overlap", "gap_analysis"),
     "boundaries": (
         "BoundarySet", "LayerSpec", "load_boundary_set", "load_layer", "outline",
         "repair", "layer_spec"
     ),
     "clusters": (
-        "ClusterResult", "assign_members", "build_clusters", "cluster_overlap",
-        "dissolve_areas", "nearest_clusters", "overlap_table", "read_membership",
-        "voronoi_clusters", "write_clusters"
+        "ClusterResult", "assign_members", "dissolve_areas", "nearest_clusters",
+        "overlap_table", "read_membership", "voronoi_clusters", "write_clusters"
     ),
     "demand": (
         "Demand", "Placement", "aggregate_demand", "area_points", "demand_points",
@@ -34,16 +34,15 @@ _EXPORTS = {
     ),
     "errors": ("AssetmapError",),
     "gaps": (
-        "GapFormula", "GapResult", "gap_analysis", "gap_table", "nearest_distance",
-        "read_gap_table", "write_gaps"
+        "GapFormula", "GapResult", "gap_table", "nearest_distance", "read_gap_table",
+        "write_gaps"
     ),
     "join": ("assign_areas", "count_by_area", "join"),
     "locate": ("categorise", "load_assets", "locate"),
     "maps": ("make_map", "write_map"),
     "outputs": ("defuse_formulas", "write_geo", "write_table", "write_xlsx"),
     "pipeline": (
-        "JoinResult", "join_registers", "map_registers",
-        "validate_registers", "write_join"
+        "JoinResult", "join_registers", "map_registers", "validate_registers", "write_join"
     ),
     "postcodes": ("PostcodeIndex", "normalise_postcodes"),
     "project": ("Project", "load_project", "starter_project"),
@@ -63,8 +62,8 @@ class _Package(types.ModuleType):
             value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
             setattr(self, name, value)
             return value
-        if importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a submodule
-            return importlib.import_module(f".{name}", __name__)
+        if name.isidentifier() and importlib.util.find_spec(f"{__name__}.{name}"):
+            return importlib.import_module(f".{name}", __name__)  # a submodule
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
     def __dir__(self):

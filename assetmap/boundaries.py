@@ -163,6 +163,7 @@ def load_layer(
                                 f"{', '.join(map(str, frame.columns.drop('geometry')))}",
                                 file=path, column=column)
     frame, dropped = _drop_missing(frame, code, path)
+    _check_codes(frame[code], path)
     _check_polygons(frame.geometry.array, path)
     _check_coordinates(frame.geometry.array, frame.crs, path)
     geometry, repaired = repair(frame.geometry.to_crs(crs).array)
@@ -195,6 +196,14 @@ def _drop_missing(frame: gpd.GeoDataFrame, code: str, path: Path
         warn(f"features with no geometry are left out ({missing.sum()}): "
              f"{_listed(frame[code].astype(str).to_numpy()[missing])}", file=path)
     return frame[~missing], int(missing.sum())
+
+
+def _check_codes(codes: pd.Series, path: Path) -> None:
+    """A one-line error when an area has no code: it could be neither counted nor named."""
+    blank = codes.isna() | (codes.astype(str).str.strip() == "")
+    if blank.any():
+        raise AssetmapError(f"{blank.sum()} of {len(codes)} areas have no code: every area "
+                            "needs one", file=path, column=codes.name)
 
 
 def _check_polygons(geometries, path: Path) -> None:

@@ -27,7 +27,7 @@ Everything is measured in the working CRS (EPSG:27700).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,21 +37,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from .boundaries import (
-    BoundarySet,
-    LayerSpec,
-    as_boundary_set,
-    layer_spec,
-    load_layer,
-    outline,
-)
-from .demand import read_demand
+from .boundaries import LayerSpec
 from .errors import AssetmapError
 from .join import resolve_ties
 from .outputs import cluster_outputs, write_geo, write_table
-from .progress import Progress, no_progress
 from .registers import Register, read_register
-from .settings import WORK_CRS
 
 #: Ways to draw cluster polygons (``file``: take them from a polygon file).
 METHODS = ("nearest", "voronoi", "file")
@@ -308,13 +298,15 @@ def _wedges(places: np.ndarray, pairs: pd.DataFrame, shared: np.ndarray, radius:
 
 def _dissolve(pieces: np.ndarray, codes: np.ndarray, members: gpd.GeoDataFrame
               ) -> gpd.GeoDataFrame:
-    """Union the pieces per cluster code (dropping empty results): see :func:`_describe`."""
+    """Union the pieces per cluster code (dropping empty results), as
+    :func:`describe_clusters` describes them."""
     frame = gpd.GeoDataFrame({"code": codes}, geometry=pieces, crs=members.crs).dissolve(
         "code", as_index=False)
     frame = frame[~(frame.geometry.is_empty | frame.geometry.isna())]
     frame.geometry = _without_pinholes(frame.geometry.array)
     names = members.drop_duplicates("cluster_code").set_index("cluster_code")["cluster_name"]
-    return _describe(frame.assign(name=names.reindex(frame["code"]).to_numpy()), members)
+    return describe_clusters(frame.assign(name=names.reindex(frame["code"]).to_numpy()),
+                             members)
 
 
 def _without_pinholes(geometries) -> np.ndarray:
@@ -332,7 +324,7 @@ def _without_pinholes(geometries) -> np.ndarray:
                                  indices=part_of)
 
 
-def _describe(clusters: gpd.GeoDataFrame, members: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def describe_clusters(clusters: gpd.GeoDataFrame, members: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A cluster layer as written: ``code``, ``name``, ``members`` (count), ``area_km2``."""
     counts = members["cluster_code"].value_counts().reindex(clusters["code"]).fillna(0)
     return gpd.GeoDataFrame({"code": clusters["code"].to_numpy(),
@@ -495,73 +487,15 @@ def _pieces(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return left_i[keep], right_i[keep], pieces[keep]
 
 
-def build_clusters(
-    paths: Sequence[str | Path],
-    *,
-    members: str | Path | None = None,
-    cluster: str = "cluster",
-    cluster_name: str | None = None,
-    member_id: str | None = None,
-    method: str = "nearest",
-    blocks: str = "oa",
-    polygons: str | Path | None = None,
-    areas: str | Path | None = None,
-    boundaries: str | Path | BoundarySet = "bradford",
-    crs: str = WORK_CRS,
-    progress: Progress = no_progress,
-    **register_options,
-) -> ClusterResult:
-    """Cluster polygons (and Area Advisory Networks) from registers of member sites.
-
-    Parameters
-    ----------
-    paths
-        Registers of the member sites, read and located as by ``assetmap validate``
-        (``register_options``: see :func:`assetmap.validate_registers`).
-    members
-        Membership table (site id -> cluster). Without it, the registers' ``cluster``
-        column names each site's cluster (``pcn_code`` in ``gp_practices.csv``).
-    cluster, cluster_name, member_id
-        Columns of the membership table (else the registers) holding the cluster code and
-        name, and the site id (default: detected as a register's ID).
-    method
-        ``nearest`` (small areas of the boundary-set layer ``blocks``: ``oa`` or ``lsoa``),
-        ``voronoi`` (clipped to the boundary set's study area), or ``file`` (``polygons``,
-        a boundary file with a polygon per cluster).
-    areas
-        Table cluster -> area (columns ``cluster``, ``area``, optional ``area_name``):
-        Area Advisory Networks are dissolved from it.
-    """
-    if method not in METHODS:
-        raise AssetmapError(f"unknown method {method!r}; methods are {', '.join(METHODS)}")
-    if (method == "file") != (polygons is not None):
-        raise AssetmapError("give a polygon file with method 'file', and only then")
-    from .pipeline import validate_registers  # the flow a register goes through
-
-    bset = as_boundary_set(boundaries)
-    study = outline(load_layer(bset.spec(bset.study_area), crs=crs)) if bset.study_area \
-        else None  # drawn once: it bounds the registers and the Voronoi cells
-    assets, audit = validate_registers(paths, boundaries=bset, study_area=study, crs=crs,
-                                       progress=progress, **register_options)
-    progress("Matching sites to clusters")
-    membership = (read_membership(members, cluster=cluster, cluster_name=cluster_name,
-                                  member_id=member_id) if members is not None
-                  else membership_from_column(assets, cluster, cluster_name))
-    sites, warnings = assign_members(assets, membership, audit=audit)
-    progress(f"Drawing clusters ({method})")
-    if method == "file":
-        drawn = _describe(load_layer(layer_spec(bset, str(polygons)), crs=crs), sites)
-        area = outline(drawn)
-    elif method == "nearest":
-        layer = load_layer(bset.spec(blocks), crs=crs)
-        drawn, area = nearest_clusters(sites, layer), outline(layer)
-    else:
-        area = study if study is not None else outline(load_layer(bset.spec(blocks), crs=crs))
-        drawn = voronoi_clusters(sites, area)
-    warnings += _shared_place_warnings(sites, method)
-    own = drawn.set_index("code").geometry.reindex(sites["cluster_code"])
-    sites["distance_m"] = shapely.distance(sites.geometry.array, own.array)
-    unplaced = sorted(set(sites["cluster_code"]) - set(drawn["code"]))
+def check_members(sites: gpd.GeoDataFrame, clusters: gpd.GeoDataFrame, method: str
+                  ) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The member sites with ``distance_m`` to their own cluster's polygon (0 inside or on
+    the border), and warnings: sites of different clusters at one location (and what
+    ``method`` made of them), clusters with no polygon, sites outside their cluster's."""
+    warnings = _shared_place_warnings(sites, method)
+    own = clusters.set_index("code").geometry.reindex(sites["cluster_code"])
+    sites = sites.assign(distance_m=shapely.distance(sites.geometry.array, own.array))
+    unplaced = sorted(set(sites["cluster_code"]) - set(clusters["code"]))
     if unplaced:
         warnings.append(f"{len(unplaced)} clusters have no polygon: {_listed(unplaced)}")
     away = sites[sites["distance_m"] > 0]
@@ -569,12 +503,7 @@ def build_clusters(
         warnings.append(f"{len(away)} sites lie outside their cluster's polygon: " + _listed(
             _label(away) + " (" + away["cluster_code"] + ", "
             + away["distance_m"].round().astype(int).astype(str) + " m)"))
-    result_areas = None
-    if areas is not None:
-        progress("Dissolving clusters into areas")
-        result_areas = dissolve_areas(drawn, areas)
-    return ClusterResult(drawn, sites, result_areas, area, tiling(drawn, area), audit,
-                         warnings)
+    return sites, warnings
 
 
 def write_clusters(result: ClusterResult, output: str | Path) -> list[Path]:
@@ -584,47 +513,6 @@ def write_clusters(result: ClusterResult, output: str | Path) -> list[Path]:
     return [write_geo(result.clusters, output), write_geo(result.members, members),
             write_table(result.audit, audit),
             *(write_geo(result.areas, path) for path in areas)]
-
-
-def cluster_overlap(
-    clusters: str | Path | gpd.GeoDataFrame,
-    population: str | Path,
-    *,
-    layers: Sequence[str] = ("ward", "constituency"),
-    population_layer: str = "lsoa",
-    population_code: str | None = None,
-    population_column: str | None = None,
-    boundaries: str | Path | BoundarySet = "bradford",
-    crs: str = WORK_CRS,
-    progress: Progress = no_progress,
-) -> tuple[pd.DataFrame, list[str]]:
-    """The overlap table of a cluster layer with statutory layers, and warnings.
-
-    ``clusters`` is a cluster (or area) layer or its file; ``layers`` are ``--layers``
-    items (see :func:`assetmap.pipeline.layer_spec`); ``population`` a table of people per
-    area of ``population_layer``, read by :func:`assetmap.demand.read_demand` (its code and
-    population columns are detected unless named). See :func:`overlap_table` for the table
-    and the apportionment; a layer of Area Advisory Networks (:func:`layer_kind`) gets
-    ``aan_`` columns.
-    """
-    bset = as_boundary_set(boundaries)
-    if not isinstance(clusters, gpd.GeoDataFrame):
-        spec = layer_spec(bset, str(clusters))
-        clusters = load_layer(spec, crs=crs)
-        kind = layer_kind(spec)
-    else:
-        kind = layer_kind(clusters)
-    progress("Loading layers and population")
-    around = outline(clusters)  # a layer that misses it all is warned about
-    loaded = {spec.name: load_layer(spec, crs=crs, study_area=around) for spec in
-              (layer_spec(bset, item) for item in layers)}
-    named = {"code": population_code, "population": population_column}
-    demand = read_demand(population, load_layer(bset.spec(population_layer), crs=crs),
-                         columns={role: column for role, column in named.items() if column})
-    people, warnings = demand.areas[["code", "population", "geometry"]], demand.warnings
-    progress("Overlaying clusters, layers and population")
-    table, more = overlap_table(clusters, loaded, people, kind=kind)
-    return table, warnings + more
 
 
 def _cells(register: Register, column: str) -> pd.Series:

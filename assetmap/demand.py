@@ -353,7 +353,7 @@ def locate_demand(
 ) -> gpd.GeoDataFrame:
     """:func:`demand_points` at ``"postcodes"`` (``postcodes``, default the boundary set's
     postcode file) or at the representative points of a layer's areas (``"oa"``, a file,
-    ``NAME=PATH``: see :func:`assetmap.pipeline.layer_spec`)."""
+    ``NAME=PATH``: see :func:`assetmap.boundaries.layer_spec`)."""
     if points == "postcodes":
         source = postcodes or boundaries.postcodes
         if source is None:

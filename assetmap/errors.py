@@ -50,8 +50,10 @@ def first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def refuse_special_file(path: Path) -> None:
+def refuse_special_file(path: Path, *, action: str = "read") -> None:
     """A one-line error for a path that is neither a regular file nor a folder: reading a
-    FIFO waits for a writer forever, and a device such as ``/dev/zero`` never ends."""
+    FIFO waits for a writer forever, a device such as ``/dev/zero`` never ends, and writing
+    one (``/dev/null``, as root) would replace the device with a file."""
     if path.exists() and not (path.is_file() or path.is_dir()):
-        raise AssetmapError("not a regular file (a pipe, device or socket): not read", file=path)
+        raise AssetmapError(f"not a regular file (a pipe, device or socket): not {action}",
+                            file=path)

@@ -38,23 +38,11 @@ import scipy.sparse.csgraph
 import shapely
 from scipy.spatial import cKDTree
 
-from .boundaries import BoundarySet, as_boundary_set, layer_spec, load_layer
-from .demand import (
-    Demand,
-    Placement,
-    aggregate_demand,
-    locate_demand,
-    place_demand,
-    read_demand,
-    shared_people,
-    sum_by_area,
-)
+from .demand import Demand, Placement, aggregate_demand, sum_by_area
 from .errors import AssetmapError, first_line
 from .join import count_by_area
 from .locate import known_category
 from .outputs import gap_outputs, write_geo_layers, write_table, write_xlsx
-from .progress import Progress, no_progress
-from .settings import WORK_CRS
 from .taxonomy import Taxonomy, load_taxonomy
 
 #: Published cells withheld by :func:`publish` (the GSS convention for "confidential").
@@ -614,68 +602,6 @@ def _hide_derived(out: pd.DataFrame, hide: pd.DataFrame, shares: Mapping[str, st
         hide[column] |= group
     if "imd_rank_mean" in out:
         hide["imd_rank_mean"] |= hide["population"]
-
-
-def gap_analysis(
-    paths: Sequence[str | Path],
-    *,
-    population: str | Path,
-    deprivation: str | Path | None = None,
-    by: Sequence[str] = ("ward",),
-    category: str | Sequence[str] | None = None,
-    small_areas: str = "lsoa",
-    points: str = "postcodes",
-    aggregation: str = "auto",
-    threshold: float | Mapping[str, float] | None = None,
-    formula: GapFormula = GapFormula(),
-    capacity: str | None = None,
-    demand_columns: Mapping[str, str] | None = None,
-    boundaries: str | Path | BoundarySet = "bradford",
-    postcodes: str | Path | None = None,
-    taxonomy: Taxonomy | None = None,
-    crs: str = WORK_CRS,
-    progress: Progress = no_progress,
-    **register_options,
-) -> GapResult:
-    """Registers to a gap table, as ``assetmap gaps`` runs it.
-
-    Joins the registers to the ``by`` layers (:func:`assetmap.join_registers`; a
-    ``category`` is also given to registers with no type column), reads the demand tables
-    for the boundary set's ``small_areas`` layer, spreads them over ``points``
-    (``"postcodes"``: the postcode file, by default the boundary set's; or a layer whose
-    areas' representative points are used, e.g. ``"oa"``), places them in each layer by
-    ``aggregation`` (:data:`assetmap.demand.AGGREGATIONS`) and runs :func:`gap_table`.
-    """
-    from .pipeline import join_registers  # the flow a register goes through
-
-    bset = as_boundary_set(boundaries)
-    taxonomy = taxonomy or load_taxonomy()
-    joined = join_registers(paths, layers=list(by), boundaries=bset, taxonomy=taxonomy,
-                            postcodes=postcodes, category=_one(category), crs=crs,
-                            progress=progress, **register_options)
-    progress("Reading population and deprivation")
-    spec = bset.spec(small_areas)
-    joined_as = [layer_spec(bset, item).name for item in by if layer_spec(bset, item) == spec]
-    small = joined.layers[joined_as[0]] if joined_as else load_layer(spec, crs=crs)
-    demand = read_demand(population, small, deprivation=deprivation, columns=demand_columns)
-    progress(f"Placing people at {points}")
-    spread = locate_demand(demand, points, bset, postcodes=postcodes, crs=crs)
-    placements = {name: place_demand(spread, layer, aggregation)
-                  for name, layer in joined.layers.items()}
-    progress("Measuring distances and coverage")
-    table, notes = gap_table(joined.assets, joined.layers, demand, spread, placements,
-                             categories=category, taxonomy=taxonomy, threshold=threshold,
-                             formula=formula, capacity=capacity)
-    method = method_table(table, demand, spread, placements, paths=paths,
-                          small_areas=small_areas, formula=formula,
-                          attribution=bset.attribution)
-    return GapResult(table, joined.layers, joined.assets, joined.audit, demand, spread,
-                     placements, method, demand.warnings + notes,
-                     shared_people(placements, joined.layers, demand.areas))
-
-
-def _one(category: str | Sequence[str] | None) -> str | None:
-    return category if isinstance(category, str) or category is None else None
 
 
 def method_table(

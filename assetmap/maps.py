@@ -24,6 +24,7 @@ that second pass switched off (``_verbatim_elements``).
 from __future__ import annotations
 
 import html
+import math
 import re
 import threading
 import warnings
@@ -172,6 +173,9 @@ def make_map(
     if measure is not None and measure[0] not in layers:
         raise AssetmapError(f"no layer {measure[0]!r} to shade; layers are "
                             f"{', '.join(layers)}")
+    if coverage is not None and not 0 < coverage[1] < math.inf:
+        raise AssetmapError(f"coverage distance must be a number of metres above 0, not "
+                            f"{coverage[1]}")
     taxonomy = taxonomy or load_taxonomy()
     labels = {**{name: _layer_names(name)[0] for name in layers}, **(labels or {})}
     web = {name: web_layer(layer) for name, layer in layers.items()}

@@ -22,14 +22,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import AssetmapError
+from .errors import AssetmapError, refuse_special_file
 from .settings import WEB_CRS
 
 _GEO_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
 #: Characters some reader takes for the end of a row (Python's ``str.splitlines`` takes all).
 _BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-#: Whitespace and control characters a spreadsheet may skip before a formula starts.
-_LEAD = rf"(?:(?![{_BREAKS}])[\s\x00-\x1f\x7f-\x9f\u200b\u2060\ufeff])*"
+#: Whitespace, control and invisible format characters (zero-width, direction marks) a
+#: spreadsheet may skip, or a reader not see, before a formula starts.
+_LEAD = (rf"(?:(?![{_BREAKS}])[\s\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f"
+         rf"\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff])*")
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 #: Where an apostrophe goes: before a line (the cell's first, or one after a line break)
 #: that starts, after whitespace, with ``= + - @`` and is not a plain number.
@@ -65,6 +67,17 @@ def gap_outputs(output: str | Path) -> list[Path]:
     return [stem.with_suffix(suffix) for suffix in (".csv", ".xlsx", ".gpkg")]
 
 
+def check_format(path: Path, *, polygons: bool = False) -> None:
+    """A one-line error unless ``path`` names a format :func:`write_geo` writes (a CSV
+    holds points only)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv" and polygons:
+        raise AssetmapError("a CSV holds points, not polygons: use .gpkg or .geojson",
+                            file=path)
+    if suffix not in {*_GEO_DRIVERS, ".csv"}:
+        raise AssetmapError("unknown output format; use .gpkg, .geojson or .csv", file=path)
+
+
 def clashes(outputs: Iterable[str | Path], inputs: Iterable[str | Path]) -> None:
     """A one-line error if writing ``outputs`` would replace (or land inside) an input."""
     inputs = [Path(i) for i in inputs]
@@ -85,10 +98,11 @@ def clashes(outputs: Iterable[str | Path], inputs: Iterable[str | Path]) -> None
 
 def check_writable(outputs: Iterable[str | Path]) -> None:
     """A one-line error unless every output can be written: its folder is a folder (or can
-    be made in one) that accepts files, and it is not a folder itself."""
+    be made in one) that accepts files, and it is neither a folder nor a pipe or device."""
     for output in map(Path, outputs):
         if output.is_dir():
             raise AssetmapError("is a folder: name a file to write", file=output)
+        refuse_special_file(output, action="written")
         folder = next(p for p in output.absolute().parents if p.exists())
         if not folder.is_dir():
             raise AssetmapError(f"cannot write: {folder} is a file, not a folder", file=output)
@@ -133,8 +147,9 @@ def output_set(targets: Sequence[str | Path]) -> Iterator[list[Path]]:
                             ) from None
     except AssetmapError as error:  # a writer's error names the file, not the staging folder
         message = str(error)
-        for folder, staging in folders.items():
-            message = message.replace(f"{staging}{os.sep}", f"{folder}{os.sep}")
+        for folder, staging in folders.items():  # as given: "a.gpkg", not "./a.gpkg"
+            message = message.replace(f"{staging}{os.sep}",
+                                      "" if folder == Path() else f"{folder}{os.sep}")
         raise AssetmapError(message) from None
     finally:
         for folder in folders.values():
@@ -145,6 +160,7 @@ def output_set(targets: Sequence[str | Path]) -> Iterator[list[Path]]:
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; move it into place only if the block succeeds."""
     target = Path(target)
+    refuse_special_file(target, action="written")
     target.parent.mkdir(parents=True, exist_ok=True)
     clear_stale(target.parent)
     temp = target.with_name(f"{_TEMP_PREFIX}{os.getpid()}-{target.name}")
@@ -235,10 +251,9 @@ def write_geo(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
+        check_format(path, polygons=not frame.geom_type.isin(["Point", None]).all())
         return write_table(_points_as_columns(frame), path)
-    if suffix not in _GEO_DRIVERS:
-        raise AssetmapError("unknown output format; use .gpkg, .geojson or .csv",
-                            file=path)
+    check_format(path)
     if _GEO_DRIVERS[suffix] == "GeoJSON":
         frame = frame.to_crs(WEB_CRS)
     with atomic_path(path) as temp:
@@ -330,7 +345,8 @@ def _set_cell(cell, value):
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if isinstance(value, str):
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # "\x0b=1" is stored as "=1"
+        cell.value = value
         cell.data_type = "s"
         if value.startswith(("\t", "\r")) or _FORMULA.match(value):
             cell.quotePrefix = True

@@ -3,12 +3,14 @@ run it.
 
 Each function resolves a boundary set (layers, postcode file, study area) and then calls
 the step functions in order; notebooks can call either these or the steps themselves.
-Progress is reported through a callback (a spinner in the CLI; silent by default).
+Registers may be given as files or as assets already located, layers by name or already
+loaded. Progress is reported through a callback (a spinner in the CLI; silent by default).
+With :mod:`assetmap.analyses` this is the orchestration layer: step modules never import it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +22,7 @@ import shapely
 from .boundaries import BoundarySet, as_boundary_set, layer_spec, load_layer, outline
 from .errors import AssetmapError
 from .join import count_by_area, join
-from .locate import load_assets
+from .locate import ASSET_COLUMNS, AUDIT_COLUMNS, load_assets
 from .outputs import join_outputs, write_geo, write_geo_layers, write_table
 from .postcodes import PostcodeIndex
 from .progress import Progress, no_progress
@@ -29,6 +31,12 @@ from .taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
     import folium
+
+#: Registers: their files, or located assets (as :func:`validate_registers` returns them).
+Registers = Sequence[str | Path] | gpd.GeoDataFrame
+#: Boundary layers: loaded ones by name, or items naming them (see :func:`layer_spec`).
+Layers = Sequence[str] | Mapping[str, gpd.GeoDataFrame]
+
 
 @dataclass
 class JoinResult:
@@ -102,10 +110,63 @@ def validate_registers(
                        taxonomy=taxonomy, crs=crs, **register_options)
 
 
-def join_registers(
-    paths: Sequence[str | Path],
+def locate_registers(
+    paths: Registers, *, audit: pd.DataFrame | None = None, **validate_options
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """``(assets, audit)`` of registers: files are read and located by
+    :func:`validate_registers` (``validate_options``); located assets, as it returns them,
+    are taken as they are, with their ``audit`` (default: an empty one)."""
+    if not isinstance(paths, gpd.GeoDataFrame):
+        return validate_registers(paths, **validate_options)
+    missing = [column for column in ASSET_COLUMNS if column not in paths.columns]
+    if missing:
+        raise AssetmapError(f"the assets have no {missing[0]!r} column: pass register files, "
+                            "or located assets as validate_registers returns them")
+    crs = validate_options.get("crs", WORK_CRS)
+    if paths.crs != crs:
+        raise AssetmapError(f"the assets are in {paths.crs}, not {crs}: reproject them first")
+    return paths, pd.DataFrame(columns=AUDIT_COLUMNS) if audit is None else audit
+
+
+def load_layers(
+    items: Layers | None,
+    boundaries: str | Path | BoundarySet = "bradford",
     *,
-    layers: Sequence[str] | None = None,
+    study_area: bool = True,
+    crs: str = WORK_CRS,
+    progress: Progress = no_progress,
+) -> tuple[dict[str, gpd.GeoDataFrame], shapely.Geometry | None]:
+    """Boundary layers by name, and the study-area outline (or ``None``).
+
+    ``items`` are loaded layers by name, taken as they are (the outline is drawn from the
+    boundary set's study-area layer if they hold it), or items as :func:`layer_spec` reads
+    them: names from the boundary set, paths to boundary files, or ``NAME=PATH`` (default:
+    every layer of the set). Then the study-area layer is read once, when ``study_area`` is
+    true or it is among them; every other layer is warned about if it misses the outline.
+    """
+    bset = as_boundary_set(boundaries)
+    if isinstance(items, Mapping):
+        loaded = dict(items)
+        return loaded, outline(loaded[bset.study_area]) if bset.study_area in loaded else None
+    specs = [layer_spec(bset, name) for name in items or list(bset.layers)]
+    study = bset.layers.get(bset.study_area) if bset.study_area else None
+    loaded, area = {}, None
+    if study is not None and (study in specs or study_area):
+        progress(f"Drawing the study area from layer {bset.study_area!r}")
+        study_layer = load_layer(study, crs=crs)  # read once: outline, layer, overlap test
+        area = outline(study_layer)
+    for spec in specs:
+        progress(f"Loading layer {spec.name!r}")
+        loaded[spec.name] = study_layer if spec == study else load_layer(
+            spec, crs=crs, study_area=area)
+    return loaded, area
+
+
+def join_registers(
+    paths: Registers,
+    *,
+    layers: Layers | None = None,
+    audit: pd.DataFrame | None = None,
     boundaries: str | Path | BoundarySet = "bradford",
     taxonomy: Taxonomy | None = None,
     tolerance: float = EDGE_TOLERANCE_M,
@@ -115,26 +176,20 @@ def join_registers(
 ) -> JoinResult:
     """Validate registers, then join their assets to layers and count them per area.
 
-    ``layers`` are items as :func:`layer_spec` reads them: names from the boundary set,
-    paths to boundary files, or ``NAME=PATH`` (default: every layer of the set). Other
-    options as for :func:`validate_registers`.
+    ``paths`` are register files, or located assets with their ``audit``
+    (:func:`locate_registers`); ``layers`` loaded layers by name, or items naming them
+    (:func:`load_layers`; default: every layer of the boundary set). Other options as for
+    :func:`validate_registers`.
     """
     bset = as_boundary_set(boundaries)
     taxonomy = taxonomy or load_taxonomy()
-    specs = [layer_spec(bset, name) for name in layers or list(bset.layers)]
-    study = bset.layers.get(bset.study_area) if bset.study_area else None
-    loaded, area = {}, None
-    if study is not None and (study in specs or validate_options.get("use_study_area", True)):
-        progress(f"Drawing the study area from layer {bset.study_area!r}")
-        study_layer = load_layer(study, crs=crs)  # read once: outline, layer, overlap test
-        area = outline(study_layer)
-    for spec in specs:
-        progress(f"Loading layer {spec.name!r}")
-        loaded[spec.name] = study_layer if spec == study else load_layer(
-            spec, crs=crs, study_area=area)
-    assets, audit = validate_registers(paths, boundaries=bset, taxonomy=taxonomy, crs=crs,
-                                       study_area=area, progress=progress,
-                                       tolerance=tolerance, **validate_options)
+    located = isinstance(paths, gpd.GeoDataFrame)
+    loaded, area = load_layers(
+        layers, bset, study_area=not located and validate_options.get("use_study_area", True),
+        crs=crs, progress=progress)
+    assets, audit = locate_registers(paths, audit=audit, boundaries=bset, taxonomy=taxonomy,
+                                     crs=crs, study_area=area, progress=progress,
+                                     tolerance=tolerance, **validate_options)
     progress("Joining assets to layers")
     joined = join(assets, loaded, tolerance=tolerance)
     present = set(joined["category"].dropna())
@@ -144,7 +199,7 @@ def join_registers(
 
 
 def map_registers(
-    paths: Sequence[str | Path],
+    paths: Registers,
     *,
     layers: Sequence[str] | None = None,
     boundaries: str | Path | BoundarySet = "bradford",

@@ -190,6 +190,19 @@ def test_features_without_geometry_are_left_out_with_a_warning_naming_their_code
     assert set(layers["ward"]["code"]) - set(layer["code"]) == set(codes)
 
 
+@pytest.mark.parametrize("blank", [None, " "])
+def test_an_area_without_a_code_is_a_one_line_error(wards, tmp_path, blank):
+    """A missing code was an internal error in join (NaN among the codes it sorts)."""
+    path = tmp_path / "nocode.gpkg"
+    broken = wards.copy()
+    broken.loc[[3, 7], "WD13CD"] = blank
+    broken.to_file(path)
+    with pytest.raises(AssetmapError) as error:
+        load_layer(path)
+    assert str(error.value) == (f"{path}, column 'WD13CD': 2 of 30 areas have no code: "
+                                "every area needs one")
+
+
 def test_a_layer_of_empty_geometries_only_is_an_error(wards, tmp_path):
     path = tmp_path / "empty.gpkg"
     wards.set_geometry(shapely.polygons([None] * len(wards)), crs=wards.crs).to_file(path)

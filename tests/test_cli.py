@@ -47,6 +47,17 @@ def test_join_to_csv_with_a_boundary_file_as_a_layer(registers, data, tmp_path):
     assert {"easting", "northing"} <= set(table.columns)
 
 
+def test_names_with_brackets_are_printed_as_typed_not_as_markup(registers, data, tmp_path):
+    """A layer or file named ``w[/]`` was an internal error (rich took it for markup), and
+    ``[bold]`` vanished from what was printed."""
+    out = tmp_path / "a[bold]b[/].csv"
+    wards = data / "bradford" / "wards.geojson"
+    result = run("join", registers[0], "--layers", f"w[/]={wards}", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "w[/]: 30 areas; 59 assets inside" in result.stderr
+    assert f"Wrote {out}," in result.stderr
+
+
 @pytest.mark.data  # the default boundary set's postcode file
 def test_validate_reports_rejections_and_strict_exits_1(tmp_path):
     register = tmp_path / "venues.csv"

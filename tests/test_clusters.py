@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 import assetmap
 from assetmap import AssetmapError
+from assetmap.analyses import build_clusters, cluster_overlap
 from assetmap.cli.main import cli
-from assetmap.clusters import build_clusters, cluster_overlap, voronoi_clusters
+from assetmap.clusters import voronoi_clusters
 
 POPULATION = "Total population: mid 2015 (excluding prisoners)"
 # Schools grouped by their constituency, and the constituencies into four networks.
@@ -253,6 +254,21 @@ def test_cli_builds_clusters_that_join_gives_to_every_practice_and_school(
     assert (differs["gp_cluster_match"] == "border").all()
     school = assets[assets["source"] == "schools.csv"]
     assert set(school["network_code"]) == {"City", "South", "Airedale", "Shipley"}
+
+
+@pytest.mark.parametrize("name, says", [
+    ("pcn.csv", "pcn.csv: a CSV holds points, not polygons: use .gpkg or .geojson"),
+    ("pcn.txt", "pcn.txt: unknown output format; use .gpkg, .geojson or .csv"),
+])
+def test_cli_refuses_a_cluster_output_it_cannot_write_before_any_work(gp_file, tmp_path,
+                                                                      monkeypatch, name, says):
+    """``-o pcn.csv`` was an internal error once the clusters were drawn; a refusal after
+    the work named the staged file (``./pcn.txt``), not the one given."""
+    monkeypatch.chdir(tmp_path)
+    result = run("clusters", "build", gp_file, "--cluster", "pcn_code", "-o", name)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"assetmap: error: {says}\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_overlap_writes_the_table(voronoi_pcn, data, tmp_path):

@@ -352,6 +352,20 @@ def test_bad_map_options_are_one_line_errors(layers, kwargs, message):
         make_map({"ward": layer}, **{"measure": ("ward", "total"), **kwargs})
 
 
+@pytest.mark.parametrize("metres", ["-5", "0", "nan", "inf"])
+def test_a_coverage_distance_that_is_not_a_positive_number_is_a_one_line_error(
+        data, tmp_path, metres):
+    """``inf`` was an internal error (GEOS), the others an empty layer "within nan m"."""
+    out = tmp_path / "m.html"
+    result = CliRunner().invoke(cli, ["map", str(data / "bradford" / "schools.csv"),
+                                      "--layers", "ward", "--coverage", f"School:{metres}",
+                                      "--tiles", "none", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == ("assetmap: error: coverage distance must be a number of metres "
+                             f"above 0, not {float(metres)}\n")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_a_constant_measure_is_one_class(layers, scheme):
     fmap = make_map({"ward": layers["ward"].assign(total=3)}, measure=("ward", "total"),

@@ -36,6 +36,16 @@ def test_write_table_defuses_formulas_but_leaves_numbers_alone(tmp_path):
     assert frame.loc[0, "text"] == "=1+2"  # the caller's frame is not changed
 
 
+def test_invisible_characters_before_a_formula_do_not_hide_it(tmp_path):
+    """Zero-width and direction marks show nothing: "\u200e=cmd" reads as "=cmd"."""
+    marks = ["\u200e", "\u200f", "\u200c", "\u200d", "\u202e", "\u2066", "\u2061",
+             "\u180e", "\xad", "\u061c"]
+    frame = pd.DataFrame({"text": [f"{mark}=cmd|' /C calc'!A0" for mark in marks]})
+    back = pd.read_csv(write_table(frame, tmp_path / "out.csv"), encoding="utf-8-sig",
+                       dtype=str)
+    assert back["text"].tolist() == [f"'{text}" for text in frame["text"]]
+
+
 def test_write_table_writes_a_plain_utf8_csv_with_a_bom_for_excel(tmp_path):
     path = write_table(pd.DataFrame({"name": ["Café"]}), tmp_path / "out.csv")
     raw = path.read_bytes()

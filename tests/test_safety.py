@@ -100,6 +100,16 @@ def test_xlsx_cells_stay_text_whatever_they_hold(tmp_path):
                                                     True]
 
 
+def test_an_xlsx_cell_that_becomes_a_formula_once_cleaned_is_quote_prefixed(tmp_path):
+    """XML cannot hold ``\\x0b``: "\\x0b=1+1" is stored as "=1+1", which Excel makes a
+    formula when the cell is edited unless it is quote-prefixed."""
+    texts = ["\x0b=1+1", "\x01@cmd", "\x1f\x0c+1+1"]
+    path = write_xlsx({"s": pd.DataFrame({"name": texts})}, tmp_path / "t.xlsx")
+    cells = [row[0] for row in openpyxl.load_workbook(path)["s"].iter_rows(min_row=2)]
+    assert [(c.value, c.data_type, c.quotePrefix) for c in cells] == [
+        ("=1+1", "s", True), ("@cmd", "s", True), ("+1+1", "s", True)]
+
+
 @pytest.fixture(scope="module")
 def hostile_outputs(data, layers, tmp_path_factory):
     """Every command run on a register and a ward layer full of hostile text."""
@@ -341,6 +351,13 @@ def test_a_writers_error_names_the_target_not_the_staging_folder(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_writers_error_names_a_relative_target_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AssetmapError) as error, output_set([Path("a.gpkg")]) as (staged,):
+        raise AssetmapError("too many columns", file=staged)
+    assert str(error.value) == "a.gpkg: too many columns"
+
+
 def test_a_writer_that_strays_from_its_plan_is_a_bug(tmp_path):
     with pytest.raises(RuntimeError, match="writer and plan disagree"), \
             output_set([tmp_path / "a.csv"]) as (staged,):
@@ -374,6 +391,32 @@ def test_an_output_that_cannot_be_written_is_a_one_line_error(register, tmp_path
     assert says.format(tmp=tmp_path) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["j_audit.csv", "reg.csv"]
+
+
+@pytest.mark.parametrize("command, option", [("validate", "-r"), ("join", "-o"),
+                                             ("map", "-o")])
+@pytest.mark.parametrize("via_link", [False, True])
+def test_a_pipe_or_device_is_never_replaced_by_an_output(data, register, tmp_path, command,
+                                                         option, via_link):
+    """``-o /dev/null`` run as root replaced the device with a file (a FIFO stands in)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    output = tmp_path / "link" if via_link else fifo
+    if via_link:  # as /dev/stdout links to /proc/self/fd/1
+        output.symlink_to(fifo)
+    result = run(command, register, option, output)
+    assert result.exit_code == 2, result.output
+    assert f"{output}: not a regular file (a pipe, device or socket): not written" \
+        in result.stderr
+    assert fifo.is_fifo() and output.is_symlink() == via_link
+
+
+def test_the_library_writers_never_replace_a_pipe_either(tmp_path):
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(AssetmapError, match="not a regular file"):
+        write_table(pd.DataFrame({"a": [1]}), fifo)
+    assert fifo.is_fifo()
 
 
 def test_a_read_only_folder_is_a_one_line_error(tmp_path, register):
@@ -439,3 +482,5 @@ def test_the_package_still_exports_its_functions():
         function = getattr(assetmap, name)
         assert callable(function) and function.__module__ == f"assetmap.{name}"
     assert assetmap.settings.WORK_CRS == "EPSG:27700"  # submodules too
+    for name in ("x.y", ".", "no_such_module"):  # not a name: no import is tried
+        assert not hasattr(assetmap, name)

@@ -79,11 +79,13 @@ def build_command(registers, register_kwargs, members, cluster, cluster_name, me
       assetmap clusters build schools.csv --members school_clusters.csv --member-id URN \\
           --method voronoi --areas networks.csv -o school_clusters.gpkg
     """
-    from ..clusters import build_clusters, write_clusters
-    from ..outputs import cluster_outputs, output_set
+    from ..analyses import build_clusters
+    from ..clusters import write_clusters
+    from ..outputs import check_format, cluster_outputs, output_set
 
     written = cluster_outputs(output, areas=areas is not None)
     check_outputs(written)
+    check_format(written[0], polygons=True)
     with progress_status() as progress:
         result = build_clusters(
             registers, members=members, cluster=cluster, cluster_name=cluster_name,
@@ -141,7 +143,8 @@ def overlap_command(clusters, population, layers, boundaries, population_layer,
       assetmap clusters overlap pcn.gpkg -p population_lsoa.csv -o pcn_overlap.csv
       assetmap clusters overlap pcn_areas.gpkg -p population_lsoa.csv --layers ward
     """
-    from ..clusters import KINDS, cluster_overlap, write_overlap
+    from ..analyses import cluster_overlap
+    from ..clusters import KINDS, write_overlap
     from ..outputs import output_set
 
     check_outputs([Path(output)])

@@ -115,7 +115,8 @@ def gaps_command(registers, register_kwargs, by, population, deprivation, demand
           --points oa --threshold 800 --suppress-below 10
       assetmap gaps gp_practices.csv --by ward,pcn=pcn.gpkg -p population_lsoa.csv
     """
-    from ..gaps import GapFormula, gap_analysis, write_gaps
+    from ..analyses import gap_analysis
+    from ..gaps import GapFormula, write_gaps
     from ..outputs import gap_outputs, output_set
 
     written = gap_outputs(output)

@@ -39,11 +39,12 @@ def join_command(registers, register_kwargs, layers, output) -> None:
       assetmap join sites.xlsx --layers ward,pcn_clusters.gpkg -o sites.csv
       assetmap join gp_practices.csv schools.csv --layers ward,pcn=out/pcn.gpkg
     """
-    from ..outputs import join_outputs, output_set
+    from ..outputs import check_format, join_outputs, output_set
     from ..pipeline import join_registers, write_join
 
     written = join_outputs(output)
     check_outputs(written)
+    check_format(written[0])
     with progress_status() as progress:
         result = join_registers(registers, layers=layers, progress=progress,
                                 **register_kwargs)

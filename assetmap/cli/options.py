@@ -28,7 +28,7 @@ _INPUT_PARAMS = ("registers", "population", "deprivation", "members", "areas", "
 _LAYER_PARAMS = ("layers", "by", "clusters", "polygons", "points")
 _SHAPEFILE_PARTS = (".dbf", ".shx", ".prj", ".cpg")
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, markup=False)  # names are text, not markup
 if not console.is_terminal:  # a log file: tables as wide as they need, nothing cut
     console.width = max(console.width, 160)
 
@@ -158,7 +158,7 @@ def check_outputs(outputs: Sequence[Path]) -> None:
 def progress_status():
     """A spinner on stderr, and the callback that updates its message."""
     with console.status("Starting") as status:
-        yield lambda message: status.update(message)
+        yield lambda message: status.update(Text(message))  # text, not markup
 
 
 def number_column(table: Table, header: str) -> None:
