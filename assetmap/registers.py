@@ -39,6 +39,9 @@ def _column_names() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ..
 #: a header containing one of a role's words takes the role (when no header is a name).
 ROLE_NAMES, ROLE_WORDS = _column_names()
 _HEADER_SEARCH_ROWS = 30
+#: Byte-order marks and the encoding they announce (Excel's "Unicode Text" is UTF-16).
+_BOMS = {codecs.BOM_UTF8: "utf-8-sig", codecs.BOM_UTF16_LE: "utf-16",
+         codecs.BOM_UTF16_BE: "utf-16"}
 #: CSV delimiters tried, and how many lines are used to choose one.
 _DELIMITERS = ",;\t|"
 _DELIMITER_SEARCH_ROWS = 50
@@ -168,8 +171,8 @@ def read_register(
 
 def _csv_rows(path: Path) -> tuple[list[list[str]], str, str]:
     data = path.read_bytes()
-    utf8 = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
-    for encoding in (utf8, "cp1252", "latin-1"):
+    marked = next((encoding for bom, encoding in _BOMS.items() if data.startswith(bom)), "utf-8")
+    for encoding in (marked, "cp1252", "latin-1"):
         try:
             text = data.decode(encoding)
             break
@@ -178,7 +181,15 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], str, str]:
     if "\x00" in text:
         raise AssetmapError("not a text file (contains NUL bytes)", file=path)
     delimiter = _delimiter(text)
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    rows: list[list[str]] = []
+    try:
+        rows.extend(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        if str(exc) == "unexpected end of data":  # a quote left open swallows the rest
+            raise AssetmapError("a quote opened in this row is never closed, so every row "
+                                "below would be read into one cell: close or remove it",
+                                file=path, row=len(rows) + 1) from None
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     return [[cell.strip() for cell in row] for row in rows], encoding, delimiter
 
 

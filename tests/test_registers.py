@@ -29,7 +29,8 @@ def _one_line_error(path, **options) -> str:
 
 
 @pytest.mark.parametrize("encoding, expected", [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp1252", "cp1252")])
+    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp1252", "cp1252"),
+    ("utf-16", "utf-16")])  # Excel's "Unicode Text" (was refused as "contains NUL bytes")
 def test_csv_in_utf8_utf8_with_bom_and_windows_1252_keeps_accents_and_curly_apostrophes(
         tmp_path, encoding, expected):
     path = tmp_path / "venues.csv"
@@ -38,6 +39,25 @@ def test_csv_in_utf8_utf8_with_bom_and_windows_1252_keeps_accents_and_curly_apos
     assert register.encoding == expected
     assert list(register.frame.columns) == ["Name", "Type", "Postcode"]  # no BOM in the header
     assert list(register.frame["Name"]) == ["Café Central", "St Mary’s Church"]
+
+
+def test_a_quote_left_open_is_an_error_naming_its_row_not_rows_silently_lost(tmp_path):
+    """A cell starting with a quote that is never closed swallowed every row below it (row
+    3 vanished from the audit)."""
+    path = tmp_path / "venues.csv"
+    path.write_text('Name,Postcode\n"Hall,BD1 1HY\nHub,BD7 1DP\n', encoding="utf-8")
+    with pytest.raises(AssetmapError) as error:
+        read_register(path)
+    assert str(error.value) == (f"{path}, row 2: a quote opened in this row is never closed, "
+                                "so every row below would be read into one cell: close or "
+                                "remove it")
+
+
+def test_a_stray_quote_inside_a_cell_is_read_as_typed(tmp_path):
+    path = tmp_path / "venues.csv"
+    path.write_text('Name,Postcode\n"Hall" annex,BD1 1HY\nSt Mary"s,BD7 1DP\n',
+                    encoding="utf-8")
+    assert read_register(path).frame["Name"].tolist() == ["Hall annex", 'St Mary"s']
 
 
 def test_semicolon_delimited_csv_is_split_on_semicolons(tmp_path):

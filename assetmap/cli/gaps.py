@@ -137,11 +137,11 @@ def gaps_command(registers, register_kwargs, by, population, deprivation, demand
     print_warnings(result.warnings)
     method = result.method
     for item, value in method[method["item"].str.startswith("aggregation: ")].to_numpy():
-        console.print(f"{item.removeprefix('aggregation: ')}: {value}", markup=False)
+        console.print(f"{item.removeprefix('aggregation: ')}: {value}")
     for (name, category), rows in shown.groupby(["layer", "category"], sort=False):
         _print_top(rows, name, category, top)
         _print_lowest(rows)
-        console.print(rows["formula"].iloc[0], markup=False)
+        console.print(rows["formula"].iloc[0])
     console.print(f"Wrote {', '.join(str(path) for path in written)}")
 
 
@@ -193,4 +193,4 @@ def _print_lowest(rows: pd.DataFrame, most: int = 5) -> None:
     if len(lowest):
         console.print(f"Lowest coverage of {group} within {rows['threshold_m'].iloc[0]:,.0f} "
                       "m: " + ", ".join(f"{r.name} ({r.coverage:.1f}%)"
-                                        for r in lowest.itertuples()), markup=False)
+                                        for r in lowest.itertuples()))

@@ -52,7 +52,7 @@ def layer_names(ctx, param, value: str | None) -> list[str] | None:
 def print_warnings(warnings: list[str]) -> None:
     """Each warning on one line (the terminal wraps it, not rich: logs keep it whole)."""
     for warning in warnings:
-        console.print(f"warning: {warning}", style="yellow", markup=False, soft_wrap=True)
+        console.print(f"warning: {warning}", style="yellow", soft_wrap=True)
 
 
 def register_options(command):
@@ -179,7 +179,7 @@ def print_audit_summary(audit: pd.DataFrame) -> None:
                       f"{(status == 'located').sum():,}", f"{(status == 'rejected').sum():,}")
     console.print(table)
     for source, roles in audit.attrs.get("roles", {}).items():
-        console.print(f"{source} columns: {roles}", markup=False)
+        console.print(f"{source} columns: {roles}")
     rejected = audit[audit["status"] == "rejected"]
     if len(rejected):
         kinds = rejected["reason"].str.replace(r"\s*('[^']*'|\([^)]*\)|\d+)", "", regex=True)
