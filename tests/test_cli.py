@@ -59,6 +59,21 @@ def test_names_with_brackets_are_printed_as_typed_not_as_markup(registers, data,
 
 
 @pytest.mark.data  # the default boundary set's postcode file
+def test_terminal_escapes_in_names_are_shown_not_obeyed(tmp_path):
+    """A header or value holding ``ESC [8m`` (conceal) hid everything printed after it."""
+    register = tmp_path / "esc\x1b[8m.csv"
+    register.write_text("\x1b[8mName,Postcode\nHub,BD7 1DP\nGhost\x1b[2J,BD7 9ZZ\n",
+                        encoding="utf-8")
+    result = run("validate", register, "--report", tmp_path / "report.csv")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stderr
+    assert "\\x1b[8mName" in result.stderr and "esc\\x1b[8m.csv" in result.stderr
+    result = run("validate", tmp_path / "missing\x1b[8m.csv")
+    assert result.exit_code == 2 and "\x1b" not in result.stderr
+    assert "missing\\x1b[8m.csv" in result.stderr
+
+
+@pytest.mark.data  # the default boundary set's postcode file
 def test_validate_reports_rejections_and_strict_exits_1(tmp_path):
     register = tmp_path / "venues.csv"
     register.write_text("Name,Postcode\nHub,BD7 1DP\nGhost,BD7 9ZZ\n,\nHall,BD1 1AF\n",

@@ -157,3 +157,9 @@ def test_type_share_counts_the_cells_naming_categories_without_guessing_typos(ta
     values = pd.Series(["Family Hub", "Family Hub", "Comm Centre", "Libary", "", "Bakery"])
     assert type_share(values, taxonomy) == 3 / 5
     assert type_share(pd.Series(["", None]), taxonomy) == 0.0
+
+
+def test_cc_is_not_guessed():
+    """In council registers "CC" is a children's centre as often as a community centre."""
+    result = classify(pd.Series(["CC"]), load_taxonomy())
+    assert result["category"].isna().all() and result["match"].iloc[0] == "unknown"

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import click
 from rich import box
 from rich.table import Table
-from rich.text import Text
 
 from ..settings import AGGREGATIONS
 from .options import (
@@ -173,13 +172,13 @@ def _print_top(rows: pd.DataFrame, layer: str, category: str, top: int) -> None:
 _ONE_DECIMAL = {"coverage_children_pct", "coverage_residents_pct", "decile1_2_pct", "gap_score"}
 
 
-def _cell(value, spec: str) -> Text:
-    """One terminal cell: numbers formatted, [c] and names as they are (not markup)."""
+def _cell(value, spec: str) -> str:
+    """One terminal cell: numbers formatted, [c] and names as they are."""
     if isinstance(value, bool):
-        return Text("yes" if value else "")
+        return "yes" if value else ""
     if isinstance(value, int | float):
-        return Text("" if value != value else format(value, spec))  # NaN: blank
-    return Text(str(value))
+        return "" if value != value else format(value, spec)  # NaN: blank
+    return str(value)
 
 
 def _print_lowest(rows: pd.DataFrame, most: int = 5) -> None:

@@ -12,7 +12,7 @@ from .gaps import gaps_command
 from .init import init_command
 from .join import join_command
 from .map import map_command
-from .options import print_warnings
+from .options import print_warnings, visible
 from .validate import validate_command
 
 
@@ -28,12 +28,12 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except AssetmapError as error:
-            click.echo(f"assetmap: error: {error}", err=True)
+            click.echo(f"assetmap: error: {visible(str(error))}", err=True)
             ctx.exit(2)
         except Exception as error:
             if ctx.params.get("debug"):
                 raise
-            click.echo(f"assetmap: internal error: {type(error).__name__}: {error} "
+            click.echo(f"assetmap: internal error: {type(error).__name__}: {visible(str(error))} "
                        "(rerun with --debug for the traceback)", err=True)
             ctx.exit(3)
 

@@ -28,7 +28,24 @@ _INPUT_PARAMS = ("registers", "population", "deprivation", "members", "areas", "
 _LAYER_PARAMS = ("layers", "by", "clusters", "polygons", "points")
 _SHAPEFILE_PARTS = (".dbf", ".shx", ".prj", ".cpg")
 
-console = Console(stderr=True, highlight=False, markup=False)  # names are text, not markup
+#: Control characters (but tab and newline) shown as escapes: a name holding ``ESC [8m``
+#: must not hide what is printed after it.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(32), *range(127, 160)) if c not in (9, 10)}
+
+
+def visible(text: str) -> str:
+    """``text`` with its control characters shown as escapes, safe to print to a terminal."""
+    return text.translate(_CONTROLS)
+
+
+class _PlainConsole(Console):
+    """A console printing text as typed: never markup, control characters as escapes."""
+
+    def render_str(self, text: str, **kwargs) -> Text:
+        return super().render_str(visible(text), **kwargs)
+
+
+console = _PlainConsole(stderr=True, highlight=False, markup=False)
 if not console.is_terminal:  # a log file: tables as wide as they need, nothing cut
     console.width = max(console.width, 160)
 
@@ -158,7 +175,7 @@ def check_outputs(outputs: Sequence[Path]) -> None:
 def progress_status():
     """A spinner on stderr, and the callback that updates its message."""
     with console.status("Starting") as status:
-        yield lambda message: status.update(Text(message))  # text, not markup
+        yield lambda message: status.update(Text(visible(message)))  # text, not markup
 
 
 def number_column(table: Table, header: str) -> None:
@@ -175,7 +192,7 @@ def print_audit_summary(audit: pd.DataFrame) -> None:
         number_column(table, header)
     by_source = audit.groupby("source", sort=False)["status"]
     for source, status in by_source:
-        table.add_row(Text(str(source)), f"{len(status):,}",
+        table.add_row(str(source), f"{len(status):,}",
                       f"{(status == 'located').sum():,}", f"{(status == 'rejected').sum():,}")
     console.print(table)
     for source, roles in audit.attrs.get("roles", {}).items():
@@ -187,7 +204,7 @@ def print_audit_summary(audit: pd.DataFrame) -> None:
         reasons.add_column("reason", overflow="fold")
         number_column(reasons, "rows")
         for kind, count in kinds.value_counts().items():
-            reasons.add_row(Text(kind), f"{count:,}")
+            reasons.add_row(kind, f"{count:,}")
         console.print(reasons)
     noted = (audit["notes"] != "").sum()
     if noted:
