@@ -46,7 +46,8 @@ FORMULA = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1:A2)", '=HYPERLINK("htt
            "=1+1", "=", "-", "+"]
 CONTROL = ["Hall\r=cmd|' /C calc'!A0", "Hall\n=1+1", "Hall\r\n@SUM(1)", "Hall\u2028=1+1",
            "Tab\t=1+1", "\t=1+1", "\r=1+1", "\n-1+1", "\u202eevil", "\ufeffBOM",
-           '"quoted", field', "semi;colon", "pipe|bar", "'", '"', "\x1b[31mred", "a\x0bb"]
+           '"quoted", field', "semi;colon", "pipe|bar", "'", '"', "\x1b[31mred",
+           "\x1b[8mhidden", "a\x0bb", "[/]", "[bold]x[/bold]"]
 OTHER = ["", " ", "n/a", "NULL", "None", "nan", "Café ñ 🏠", "A" * 3000, "0" * 40]
 PAYLOADS = TEMPLATE + MARKUP + FORMULA + CONTROL + OTHER
 #: What a page shows if a payload ran: evaluated templates, and markup pasted in raw.
@@ -265,8 +266,8 @@ class Runs:
                 result.exception and not isinstance(result.exception, SystemExit)):
             self.problems.append(f"{line}\n  -> exit {result.exit_code}: "
                                  f"{result.output.strip()[-300:]}\n{self._traceback(args)}")
-        elif "Traceback" in result.output or ".assetmap-" in result.output:
-            self.problems.append(f"{line}\n  -> a traceback or a temporary file named: "
+        elif any(sign in result.output for sign in ("Traceback", ".assetmap-", "\x1b")):
+            self.problems.append(f"{line}\n  -> a traceback, a temporary file or a raw escape: "
                                  f"{result.output.strip()[-300:]}")
         elif result.exit_code in (0, 1):
             self.problems += [f"{line}\n  -> {p}" for p in output_problems(self.out)]
