@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -266,3 +267,76 @@ def test_every_setting_maps_onto_a_real_parameter(study):
             command = command.commands[name]
         params = {param.name for param in command.params}
         assert set(project.command_defaults(path)) <= params, path
+
+
+def _configured(study: Path, data: Path) -> Path:
+    """An ``assetmap init`` project on the bundle, located by Bradford's own postcodes, with
+    a register whose type column has an unusual header, named once."""
+    assert CliRunner().invoke(cli, ["init", str(study)]).exit_code == 0
+    _hubs(study / "hubs.xlsx")
+    path = study / "assetmap.toml"
+    postcodes = data / "bradford" / "postcodes_bd.csv"
+    text = path.read_text(encoding="utf-8").replace(
+        'set = "bradford"', f'set = "bradford"\npostcodes = "{postcodes}"')
+    path.write_text(text + textwrap.dedent("""
+        [[registers]]
+        path = "hubs.xlsx"
+        sheet = "Sites"
+        header_row = 3
+        columns = { type = "Type of Provision", postcode = "Post Code" }
+    """), encoding="utf-8")
+    return path
+
+
+def test_config_gives_the_commands_their_defaults(study, data):
+    config = _configured(study, data)
+    result = CliRunner().invoke(cli, ["validate", "--config", str(config)])
+    assert result.exit_code == 2  # three registers, read differently: one line
+    assert result.stderr.strip().endswith("registers[3].sheet differs from registers[1].sheet: "
+                                          "these registers cannot be read in one call; run "
+                                          "the command on each")
+    assert not (study / "out").exists()
+
+    result = CliRunner().invoke(cli, ["validate", str(study / "hubs.xlsx"), "--config",
+                                      str(study)])
+    assert result.exit_code == 0, result.output
+    report = pd.read_csv(study / "out" / "validation_report.csv")
+    assert list(report["category"]) == ["Family hub site", "Family hub site"]
+    assert list(report["row"]) == [4, 5]
+
+    result = CliRunner().invoke(cli, ["clusters", "build", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert (study / "out" / "pcn.gpkg").exists()  # where the layer pcn of [gap] by is read
+    result = CliRunner().invoke(cli, ["join", str(study / "hubs.xlsx"), "--config",
+                                      str(config), "-o", study / "hubs.csv"])
+    assert result.exit_code == 0, result.output
+    joined = pd.read_csv(study / "hubs.csv")
+    assert set(joined["category"]) == {"Family hub site"}
+    assert {"ward_code", "constituency_code", "pcn_code"} <= set(joined.columns)
+    assert joined["pcn_code"].str.startswith("U").all()
+
+
+def test_a_config_error_is_one_line_exit_2_and_writes_nothing(study):
+    (study / "assetmap.toml").write_text(MINIMAL.replace("[demand]", "[demmand]"),
+                                         encoding="utf-8")
+    before = sorted(study.iterdir())
+    result = CliRunner().invoke(cli, ["gaps", "--config", str(study / "assetmap.toml")])
+    assert result.exit_code == 2
+    assert result.stderr == (f"assetmap: error: {study / 'assetmap.toml'}: demmand: unknown "
+                             "key; did you mean 'demand'?\n")
+    assert sorted(study.iterdir()) == before
+
+
+def test_gaps_from_an_init_project_with_its_cluster_layer(study):
+    assert CliRunner().invoke(cli, ["init", str(study)]).exit_code == 0
+    for command in (["clusters", "build"], ["clusters", "overlap"], ["gaps", "--top", "0"]):
+        result = CliRunner().invoke(cli, [*command, "--config", str(study)])
+        assert result.exit_code == 0, result.output
+    table = pd.read_csv(study / "out" / "gaps.csv")
+    assert list(table["layer"].unique()) == ["ward", "constituency", "pcn"]
+    assert list(table["category"].unique()) == ["GP practice", "School"]
+    pcns = pd.read_csv(study / "gp_practices.csv")["pcn_code"].nunique()
+    overlap = pd.read_csv(study / "out" / "pcn_overlap.csv")
+    assert overlap["cluster_code"].nunique() == pcns
+    assert table.groupby("layer")["code"].nunique().to_dict() == {
+        "ward": 30, "constituency": 5, "pcn": pcns}

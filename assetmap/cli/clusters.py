@@ -9,6 +9,7 @@ import click
 
 from .options import (
     check_outputs,
+    config_option,
     console,
     layer_names,
     print_audit_summary,
@@ -106,6 +107,7 @@ def build_command(registers, register_kwargs, members, cluster, cluster_name, me
 
 
 @clusters_group.command("overlap")
+@config_option
 @click.argument("clusters")
 @click.option("-p", "--population", required=True, type=click.Path(dir_okay=False),
               help="People per small area (CSV or XLSX), e.g. the IoD2019 population "

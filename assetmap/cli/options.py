@@ -13,15 +13,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..project import READING_OPTIONS
 from ..settings import EDGE_TOLERANCE_M
 
 if TYPE_CHECKING:
     import pandas as pd
 
+#: Where ``--config`` leaves the project for the register options (``ctx.meta`` key).
+_PROJECT = "assetmap.project"
 #: Parameters naming files a command reads, and those naming layers (files or set names).
 _INPUT_PARAMS = ("registers", "population", "deprivation", "members", "areas", "gaps",
                  "postcodes", "taxonomies")
@@ -60,6 +64,29 @@ def _roles(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
     return roles
 
 
+def _config(ctx: click.Context, param, value: str | None) -> None:
+    """``--config``: the project file's settings become the command's defaults (click's
+    ``default_map``), so options given on the command line still win."""
+    if value is None:
+        return
+    from ..project import load_project
+
+    project = load_project(value)
+    command = ctx.command_path.split(" ", 1)[1]  # "gaps", "clusters build"
+    ctx.default_map = {**(ctx.default_map or {}), **project.command_defaults(command)}
+    ctx.meta[_PROJECT] = project
+
+
+def config_option(command):
+    """``--config FILE``: defaults from a project file (``assetmap.toml``, see
+    :mod:`assetmap.project`)."""
+    return click.option(
+        "--config", type=click.Path(), is_eager=True, expose_value=False, callback=_config,
+        metavar="FILE",
+        help="Project file (assetmap.toml, or its folder; 'assetmap init' writes one): its "
+             "registers, column roles, layers and tables are the defaults.")(command)
+
+
 def layer_names(ctx, param, value: str | None) -> list[str] | None:
     """A comma-separated ``--layers``/``--by`` value as a list (None when empty)."""
     names = [name.strip() for name in (value or "").split(",") if name.strip()]
@@ -75,6 +102,7 @@ def print_warnings(warnings: list[str]) -> None:
 def register_options(command):
     """Options for reading and locating registers; they arrive as ``register_kwargs``."""
     options = [
+        config_option,
         click.argument("registers", nargs=-1, required=True,
                        type=click.Path(dir_okay=False)),
         click.option("-b", "--boundaries", default="bradford", show_default=True,
@@ -125,6 +153,11 @@ def register_options(command):
             roles=roles, category=category, all_rows=all_rows, fix_postcodes=fix_postcodes,
             taxonomy=load_taxonomy(*taxonomies),
             use_study_area=not no_study_area, tolerance=tolerance)
+        ctx = click.get_current_context()
+        if _PROJECT in ctx.meta:  # each register's own options, unless given here
+            own = ctx.meta[_PROJECT].shared_register_kwargs(registers)
+            register_kwargs.update({name: own[name] for name in READING_OPTIONS
+                                    if ctx.get_parameter_source(name) is ParameterSource.DEFAULT})
         return command(registers=registers, register_kwargs=register_kwargs, **kwargs)
 
     for option in reversed(options):
