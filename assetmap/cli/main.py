@@ -62,7 +62,13 @@ def cli(debug: bool) -> None:
       assetmap clusters build gp_practices.csv --cluster pcn_code -o pcn.gpkg
       assetmap gaps hubs.xlsx --category "family hub site" --by ward,pcn=pcn.gpkg
                -p population_lsoa.csv -d imd2019_lsoa.csv -o hub_gaps.xlsx
-      assetmap map hubs.xlsx --gaps hub_gaps.csv --measure ward:gap_score --offline
+      assetmap map hubs.xlsx --gaps hub_gaps.csv --measure ward:gap_score
+
+    \b
+    Or write the options once in a project file:
+      assetmap init my_study          # a commented assetmap.toml from the files there
+      assetmap clusters build --config my_study
+      assetmap gaps --config my_study
 
     Exit codes: 0 done; 1 rows rejected under --strict; 2 bad input; 3 internal error.
     """
