@@ -23,7 +23,7 @@ from .errors import AssetmapError, warn
 from .postcodes import PostcodeIndex, is_well_formed, normalise_postcodes
 from .registers import Register, describe_roles, read_register
 from .settings import DUPLICATE_DISTANCE_M, EDGE_TOLERANCE_M, WORK_CRS
-from .taxonomy import Taxonomy, classify, load_taxonomy, type_share
+from .taxonomy import Taxonomy, classify, load_taxonomy, type_shares
 
 #: Columns every located-assets frame starts with.
 ASSET_COLUMNS = ["source", "row", "id", "name", "type", "category", "postcode", "method"]
@@ -109,7 +109,7 @@ def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
     rows = pd.Index(assets["row"], name="row")
     suspects = type_columns(register, taxonomy)
     if "type" in register.roles:
-        used = type_share(register.frame[register.roles["type"]], taxonomy)
+        used = type_shares(register.frame[[register.roles["type"]]], taxonomy).iloc[0]
         for column, share in suspects.items():
             if share > used:
                 warn(f"looks more like types than the type column {register.roles['type']!r} "
@@ -151,12 +151,12 @@ def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
 
 def type_columns(register: Register, taxonomy: Taxonomy) -> dict[str, float]:
     """Columns playing no role that look like types: at least ``TYPE_SHARE`` of their
-    cells name a category (:func:`assetmap.taxonomy.type_share`), most first."""
+    cells name a category (:func:`assetmap.taxonomy.type_shares`), most first."""
     taken = set(register.roles.values())
     text = _text_cells(register.frame)
-    shares = {str(c): type_share(text[c], taxonomy) for c in text.columns if c not in taken}
-    return dict(sorted(((c, s) for c, s in shares.items() if s >= TYPE_SHARE),
-                       key=lambda item: -item[1]))
+    shares = type_shares(text[[c for c in text.columns if c not in taken]], taxonomy)
+    return {str(c): float(s) for c, s in shares[shares >= TYPE_SHARE].sort_values(
+        ascending=False, kind="stable").items()}
 
 
 def known_category(text: str, taxonomy: Taxonomy) -> str:
@@ -447,7 +447,9 @@ def unique_casefold(columns) -> list[str]:
 def _text_cells(frame: pd.DataFrame) -> pd.DataFrame:
     text = frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) \
         else frame
-    return text.astype(str).apply(lambda column: column.str.strip())
+    strip = np.frompyfunc(str.strip, 1, 1)  # every cell at once, not column by column
+    return pd.DataFrame(strip(text.astype(str).to_numpy(dtype=object)), index=text.index,
+                        columns=text.columns)
 
 
 def _number(text: pd.Series, delimiter: str | None) -> np.ndarray:

@@ -25,7 +25,7 @@ _PARTS = r"[/|;+]"
 _BRACKETED = r"\([^)]*\)|\[[^\]]*\]"
 #: Similarity (0-1) of the synonyms suggested for a type that matches no category.
 _SUGGEST_CUTOFF = 0.6
-#: How many of a column's most common values :func:`type_share` reads.
+#: How many of a column's most common values :func:`type_shares` reads.
 _SHARE_SAMPLE = 200
 #: Walking distance (metres) within which an asset serves people, for categories that give none.
 DEFAULT_COVERAGE_M = 1600.0
@@ -193,13 +193,23 @@ def classify(types: pd.Series, taxonomy: Taxonomy) -> pd.DataFrame:
         "suggestions": pd.array(suggested, dtype=object)[position]}, index=types.index)
 
 
-def type_share(values: pd.Series, taxonomy: Taxonomy) -> float:
-    """The share of the non-blank cells of a column that name a category exactly or by a
-    reading (typos are not counted): how much the column looks like a type column."""
-    text = values.fillna("").astype(str).str.strip()
-    counts = text[text != ""].value_counts()
-    if counts.empty:
-        return 0.0
-    common = counts.head(_SHARE_SAMPLE)  # the rarer values of a long column cannot be types
-    named = [_match(t, taxonomy, fuzzy=False)[1] in ("exact", "reading") for t in common.index]
-    return float(common[named].sum() / counts.sum())
+def type_shares(frame: pd.DataFrame, taxonomy: Taxonomy) -> pd.Series:
+    """Per column, the share of its non-blank cells that name a category exactly or by a
+    reading (typos are not counted): how much each column looks like a type column.
+
+    All columns are counted at once, and each distinct text is matched once, so a register
+    with thousands of columns costs no more than its distinct values.
+    """
+    cells = frame.melt(var_name="column", value_name="text")
+    cells["text"] = cells["text"].fillna("").astype(str).str.strip()
+    counts = cells[cells["text"] != ""].groupby(["column", "text"], sort=False).size()
+    # a column's rarer values cannot make it a type column: read its most common ones
+    common = counts.sort_values(ascending=False, kind="stable").groupby(
+        level="column", sort=False).head(_SHARE_SAMPLE)
+    texts = common.index.get_level_values("text")
+    named = {t: _match(t, taxonomy, fuzzy=False)[1] in ("exact", "reading")
+             for t in texts.unique()}
+    hits = common[texts.map(named).to_numpy(bool)].groupby(level="column", sort=False).sum()
+    totals = counts.groupby(level="column", sort=False).sum()
+    return (hits.reindex(frame.columns, fill_value=0)
+            / totals.reindex(frame.columns)).fillna(0.0)

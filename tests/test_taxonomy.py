@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from assetmap import AssetmapError, classify, load_taxonomy
-from assetmap.taxonomy import normalise_type, type_share
+from assetmap.taxonomy import normalise_type, type_shares
 
 CATEGORIES = ["Community centre", "Family hub site", "Pop-up social work office",
               "Voluntary or community group", "GP practice", "School", "Library",
@@ -153,10 +153,14 @@ def test_a_user_taxonomy_adds_abbreviations(tmp_path, taxonomy):
     assert _classify(load_taxonomy(extra), "Lbry") == [("Library", "reading")]
 
 
-def test_type_share_counts_the_cells_naming_categories_without_guessing_typos(taxonomy):
-    values = pd.Series(["Family Hub", "Family Hub", "Comm Centre", "Libary", "", "Bakery"])
-    assert type_share(values, taxonomy) == 3 / 5
-    assert type_share(pd.Series(["", None]), taxonomy) == 0.0
+def test_type_shares_count_the_cells_naming_categories_without_guessing_typos(taxonomy):
+    frame = pd.DataFrame({
+        "Offer": ["Family Hub", "Family Hub", "Comm Centre", "Libary", "", "Bakery"],
+        "Notes": ["", None, " ", "", "", ""],
+        "Venue": ["Library", " School ", "Library", "Bakery", "Bakery", "Bakery"]})
+    shares = type_shares(frame, taxonomy)
+    assert list(shares.index) == ["Offer", "Notes", "Venue"]
+    assert shares.tolist() == [3 / 5, 0.0, 3 / 6]
 
 
 def test_cc_is_not_guessed():
