@@ -45,7 +45,8 @@ _EXPORTS = {
         "JoinResult", "join_registers", "map_registers", "validate_registers", "write_join"
     ),
     "postcodes": ("PostcodeIndex", "normalise_postcodes"),
-    "project": ("Project", "load_project", "starter_project"),
+    "project": ("Project", "load_project"),
+    "starter": ("starter_project",),
     "registers": ("Register", "detect_roles", "read_register"),
     "settings": ("data_dir",),
     "taxonomy": ("Taxonomy", "classify", "load_taxonomy"),

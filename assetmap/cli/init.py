@@ -27,7 +27,8 @@ def init_command(folder: str) -> None:
     """
     from ..errors import AssetmapError
     from ..outputs import atomic_path
-    from ..project import PROJECT_FILE, parse_project, starter_project
+    from ..project import PROJECT_FILE, parse_project
+    from ..starter import starter_project
 
     target = Path(folder) / PROJECT_FILE
     if not Path(folder).is_dir():
