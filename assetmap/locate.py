@@ -153,7 +153,7 @@ def type_columns(register: Register, taxonomy: Taxonomy) -> dict[str, float]:
     """Columns playing no role that look like types: at least ``TYPE_SHARE`` of their
     cells name a category (:func:`assetmap.taxonomy.type_shares`), most first."""
     taken = set(register.roles.values())
-    text = _text_cells(register.frame)
+    text = register.cells
     shares = type_shares(text[[c for c in text.columns if c not in taken]], taxonomy)
     return {str(c): float(s) for c, s in shares[shares >= TYPE_SHARE].sort_values(
         ascending=False, kind="stable").items()}
@@ -233,7 +233,7 @@ class _Rows:
 
     def __init__(self, register: Register) -> None:
         index = register.frame.index
-        self.text = _text_cells(register.frame)
+        self.text = register.cells
         self.x = np.full(len(index), np.nan)
         self.y = np.full(len(index), np.nan)
         self.method = pd.Series("", index=index, dtype=object)
@@ -442,14 +442,6 @@ def unique_casefold(columns) -> list[str]:
         seen.add(name.casefold())
         names.append(name)
     return names
-
-
-def _text_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    text = frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) \
-        else frame
-    strip = np.frompyfunc(str.strip, 1, 1)  # every cell at once, not column by column
-    return pd.DataFrame(strip(text.astype(str).to_numpy(dtype=object)), index=text.index,
-                        columns=text.columns)
 
 
 def _number(text: pd.Series, delimiter: str | None) -> np.ndarray:

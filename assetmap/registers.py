@@ -17,6 +17,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -61,6 +62,16 @@ class Register:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @cached_property
+    def cells(self) -> pd.DataFrame:
+        """Every cell but geometry as text, stripped: worked out once, used by every check."""
+        frame = self.frame
+        text = frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) \
+            else frame
+        strip = np.frompyfunc(str.strip, 1, 1)  # every cell at once, not column by column
+        return pd.DataFrame(strip(text.astype(str).to_numpy(dtype=object)), index=text.index,
+                            columns=text.columns)
 
     def column(self, role: str) -> pd.Series:
         """The cells of the column playing ``role`` (all ``""`` when none does)."""
