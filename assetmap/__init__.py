@@ -41,15 +41,18 @@ _EXPORTS = {
     "locate": ("categorise", "load_assets", "locate"),
     "maps": ("make_map", "write_map"),
     "outputs": ("defuse_formulas", "write_geo", "write_table", "write_xlsx"),
+    "pack": ("PlanningPack", "write_pack"),
     "pipeline": (
         "JoinResult", "join_registers", "map_registers", "validate_registers", "write_join"
     ),
     "postcodes": ("PostcodeIndex", "normalise_postcodes"),
     "project": ("Project", "load_project"),
-    "starter": ("starter_project",),
+    "report": ("planning_pack", "run_report"),
+    "starter": ("demo_project", "starter_project"),
     "registers": ("Register", "detect_roles", "read_register"),
     "settings": ("data_dir",),
     "taxonomy": ("Taxonomy", "classify", "load_taxonomy"),
+    "workbook": ("write_people_workbook",),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_HOME)

@@ -170,6 +170,29 @@ def weighted_quantiles(
     return out
 
 
+def reach_by_decile(points: gpd.GeoDataFrame, sites: np.ndarray, group: str,
+                    threshold: float) -> pd.DataFrame:
+    """How far the ``group``'s people (``population`` or ``children`` of the demand
+    ``points``) live from the nearest of ``sites``, by IMD decile of their small area:
+    ``decile`` (1-10, then ``"all"``), ``people``, ``distance_median_m``, ``within_pct``
+    (within ``threshold`` metres)."""
+    distance = nearest_distance(points.geometry.to_numpy(), sites)
+    weight = points[group].to_numpy(float)
+    deciles = points["imd_decile"].to_numpy(float) if "imd_decile" in points \
+        else np.full(len(points), np.nan)
+    known = np.nan_to_num(deciles, nan=0).astype(int)
+    groups = np.concatenate([np.where(known > 0, known - 1, -1), np.full(len(points), 10)])
+    weights, values = np.tile(weight, 2), np.tile(distance, 2)
+    people = np.bincount(groups[groups >= 0], weights=weights[groups >= 0], minlength=11)
+    within = np.bincount(groups[groups >= 0], minlength=11,
+                         weights=(weights * (values <= threshold))[groups >= 0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame({
+            "decile": [*range(1, 11), "all"], "people": people,
+            "distance_median_m": weighted_quantiles(values, weights, groups, 11, (0.5,))[:, 0],
+            "within_pct": 100 * within / people})
+
+
 def two_step_fca(
     origins: np.ndarray,
     demand: np.ndarray,
@@ -683,8 +706,7 @@ def write_gaps(
     formats = {**_FORMATS, **dict.fromkeys([*counts, "unmet_need"], "#,##0")}
     xlsx = write_xlsx({**sheets, "method": method}, to_xlsx,
                       formats=formats)
-    hidden = [c for c in result.table.select_dtypes("number") if shown[c].dtype == object]
-    blank = shown.assign(**{c: pd.to_numeric(shown[c], errors="coerce") for c in hidden})
+    blank = unmarked(shown, result.table)
     several = blank["category"].nunique() > 1
     geo = {}
     for (name, label), rows in blank.groupby(["layer", "category"], sort=False):
@@ -693,6 +715,14 @@ def write_gaps(
         geo[key] = layer.merge(rows.drop(columns="layer"), on="code", how="left")
     gpkg = write_geo_layers(geo, to_gpkg)
     return [csv, xlsx, gpkg]
+
+
+def unmarked(published: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """A published table with its suppressed cells blank (NaN): numbers again, for layers
+    and charts. ``table`` is the gap table it was published from."""
+    hidden = [c for c in table.select_dtypes("number") if published[c].dtype == object]
+    return published.assign(**{c: pd.to_numeric(published[c], errors="coerce")
+                               for c in hidden})
 
 
 def read_gap_table(path: str | Path) -> pd.DataFrame:

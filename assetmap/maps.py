@@ -23,6 +23,7 @@ that second pass switched off (``_verbatim_elements``).
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 import re
@@ -46,7 +47,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.colormap import linear
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen, MarkerCluster, MeasureControl, MiniMap, Search
 from folium.template import Template
@@ -177,7 +178,7 @@ def make_map(
         raise AssetmapError(f"coverage distance must be a number of metres above 0, not "
                             f"{coverage[1]}")
     taxonomy = taxonomy or load_taxonomy()
-    labels = {**{name: _layer_names(name)[0] for name in layers}, **(labels or {})}
+    labels = {**{name: layer_style(name)[0] for name in layers}, **(labels or {})}
     web = {name: web_layer(layer) for name, layer in layers.items()}
     first = next(iter(web.values()))
     west, south, east, north = first.total_bounds
@@ -197,7 +198,7 @@ def make_map(
         boundary.add_to(fmap)
         if shading is not None:
             _Legend(boundary, shading.legend).add_to(fmap)
-        areas.append(_AreaNames(boundary, layer, _layer_names(name)[1]))
+        areas.append(_AreaNames(boundary, layer, layer_style(name)[1]))
         areas[-1].add_to(fmap)
     if coverage is not None:
         _coverage_layer(assets, *coverage).add_to(fmap)
@@ -219,14 +220,18 @@ def make_map(
 def write_map(fmap: folium.Map, path: str | Path, *, offline: bool = True) -> Path:
     """Save the map as one HTML file, every script and stylesheet inlined (``offline``) or
     linked from CDNs (``offline=False``: a smaller file, blank without network)."""
-    page = fmap.get_root().render()
-    if offline:
-        page = inline_resources(page)
+    page = map_page(fmap, offline=offline)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as temp:
         temp.write_text(page, encoding="utf-8")
     return path
+
+
+def map_page(fmap: folium.Map, *, offline: bool = True) -> str:
+    """The map as the HTML page :func:`write_map` writes."""
+    page = fmap.get_root().render()
+    return inline_resources(page) if offline else page
 
 
 def web_layer(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -270,10 +275,15 @@ def inline_resources(page: str) -> str:
 
 class _Map(folium.Map):
     """A folium map loading only Leaflet (no Bootstrap, jQuery or icon fonts: unused),
-    rendered with no second template pass, and self-contained inline in Jupyter."""
+    rendered with no second template pass, on a page whose ids are stable (:class:`_Page`),
+    and self-contained inline in Jupyter."""
 
     default_js: ClassVar = [folium.Map.default_js[0]]
     default_css: ClassVar = [folium.Map.default_css[0]]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        _Page().add_child(self)  # in place of folium's plain Figure
 
     def render(self, **kwargs) -> None:
         with _verbatim_elements():
@@ -286,6 +296,56 @@ class _Map(folium.Map):
                 'padding-bottom:60%;"><iframe srcdoc="' + page + '" style="position:absolute;'
                 'width:100%;height:100%;left:0;top:0;border:none !important;" '
                 'allowfullscreen></iframe></div></div>')
+
+
+class _Page(Figure):
+    """A map's page, the same text for the same map: branca names every element by a
+    random id (``urandom``), which the page's text replaces by ``<digest>_<n>``, ``n``
+    numbering the ids in order of appearance and ``digest`` hashing the page so numbered.
+    Ids then differ between different maps (two in one document never clash) and never
+    between renders of the same one. Rendering leaves the page's parts as they were: folium
+    would add each layer's ``addTo`` to the script again on every render."""
+
+    def render(self, **kwargs) -> str:
+        parts = (self.header, self.html, self.script)
+        built = [part._children.copy() for part in parts]
+        try:
+            return _stable_ids(super().render(**kwargs), _element_ids(self))
+        finally:
+            for part, children in zip(parts, built, strict=True):
+                part._children = children
+
+
+#: An element id as branca makes them: 16 random bytes in hex.
+_ELEMENT_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+
+
+def _element_ids(root: Element) -> set[str]:
+    """The ids of the elements under ``root``: its children's, and those of elements held
+    as attributes (a figure's header, a minimap's tile layer), at any depth."""
+    ids, seen, todo = set(), set(), [root]
+    while todo:
+        element = todo.pop()
+        if id(element) not in seen:
+            seen.add(id(element))
+            ids.add(element._id)
+            todo += [v for v in vars(element).values() if isinstance(v, Element)]
+            todo += element._children.values()
+    return ids
+
+
+def _stable_ids(page: str, ids: set[str]) -> str:
+    """``page`` with each of ``ids`` replaced as :class:`_Page` says (other hex, such as
+    an asset's ID, is left alone)."""
+    order: dict[str, str] = {}
+
+    def number(match: re.Match) -> str:
+        found = match[0]
+        return order.setdefault(found, str(len(order))) if found in ids else found
+
+    digest = hashlib.sha256(_ELEMENT_ID.sub(number, page).encode()).hexdigest()[:12]
+    return _ELEMENT_ID.sub(lambda m: f"{digest}_{order[m[0]]}" if m[0] in order else m[0],
+                           page)
 
 
 class _Verbatim(Element):
@@ -347,7 +407,7 @@ def _outline(layers: Mapping[str, gpd.GeoDataFrame]) -> folium.GeoJson:
                           interactive=False)
 
 
-def _layer_names(name: str) -> tuple[str, str, str, float]:
+def layer_style(name: str) -> tuple[str, str, str, float]:
     """A layer's name in the layer list, one area's name, line colour and weight."""
     if name in LAYER_NAMES:
         return LAYER_NAMES[name]
@@ -359,7 +419,7 @@ def _boundary_layer(layer: gpd.GeoDataFrame, name: str, label: str, *, show: boo
                     shading: _Shading | None) -> folium.GeoJson:
     """A boundary layer in its own colour and weight, names and codes in tooltips; with
     ``shading``, filled by class (hatched where suppressed), the value in the tooltip."""
-    _, _, colour, weight = _layer_names(name)
+    _, _, colour, weight = layer_style(name)
     style = {"color": colour, "weight": weight, "fillOpacity": 0.0}
     shown = layer[["code", "name", "geometry"]].copy()
     shown["code"] = shown["code"].map(_escape)
@@ -406,10 +466,8 @@ def _shading(layer: gpd.GeoDataFrame, name: str, column: str, *, scheme: str, cl
         spec, category = Measure(f"{column}: assets in the area", "lower"), category or column
     else:
         spec = MEASURES.get(column, Measure(str(column)))
-    edges, texts, decimals = _scale(values, spec, scheme, classes)
-    palette = (linear.Blues_09 if spec.worse is None else linear.YlOrRd_09).scale(0, 1)
-    steps = np.linspace(0, 1, len(texts)) if len(texts) > 1 else np.zeros(1)
-    colours = [palette(1 - step if spec.worse == "lower" else step) for step in steps]
+    edges, texts, decimals = class_edges(values, spec, scheme, classes)
+    colours = class_colours(spec, len(texts))
     fill = np.asarray(colours, dtype=object)[_class_of(values.fillna(0).to_numpy(), edges)]
     fill = np.where(suppressed, _HATCH, np.where(values.isna(), _NO_DATA, fill))
     text = values.map(lambda v: f"{v:,.{decimals}f}{spec.unit}").where(values.notna(),
@@ -437,12 +495,21 @@ def _shading(layer: gpd.GeoDataFrame, name: str, column: str, *, scheme: str, cl
     return _Shading(fill, text, {"title": spec.label, "notes": notes, "rows": rows})
 
 
-def _scale(values: pd.Series, spec: Measure, scheme: str, classes: int
-           ) -> tuple[np.ndarray, list[str], int]:
+def class_colours(spec: Measure, count: int) -> list[str]:
+    """A colour per class: yellow to red, darker where worse (blues for a measure with no
+    worse way)."""
+    palette = (linear.Blues_09 if spec.worse is None else linear.YlOrRd_09).scale(0, 1)
+    steps = np.linspace(0, 1, count) if count > 1 else np.zeros(1)
+    return [palette(1 - step if spec.worse == "lower" else step) for step in steps]
+
+
+def class_edges(values: pd.Series | None, spec: Measure, scheme: str, classes: int
+                ) -> tuple[np.ndarray, list[str], int]:
     """Class edges (class ``i`` holds ``edges[i] <= v < edges[i + 1]``, the last one its
     upper edge too), a label per class, and the decimals values are shown with.
 
-    Absolute measures have their fixed edges. Others get mapclassify's breaks, rounded
+    Absolute measures have their fixed edges (``values`` may be None). Others get
+    mapclassify's breaks, rounded
     (whole numbers: each class a range of them, "1–5"); classes left empty by ties or
     rounding are merged into the one below, and a constant is one class.
     """
@@ -492,7 +559,7 @@ def _scale(values: pd.Series, spec: Measure, scheme: str, classes: int
 
 
 def _class_of(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The class of each value (see :func:`_scale`); values beyond the ends in the end ones."""
+    """The class of each value (see :func:`class_edges`); values beyond the ends in the end ones."""
     return np.searchsorted(edges[1:-1], values, side="right")
 
 
@@ -552,7 +619,7 @@ def _details(assets: pd.DataFrame, layer_names: Sequence[str]
     asset its values as text ("" if none): the roles, the register's own other columns
     (opening times, contact, ...), the areas and the register's name."""
     roles = {"category": "Category", "type": "Type", "id": "ID", "postcode": "Postcode"}
-    areas = {f"{name}_name": _layer_names(name)[1] for name in layer_names
+    areas = {f"{name}_name": layer_style(name)[1] for name in layer_names
              if f"{name}_name" in assets}
     joined = {f"{name}_{part}" for name in layer_names for part in ("code", "name", "match")}
     own = [c for c in assets.columns

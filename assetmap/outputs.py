@@ -9,11 +9,15 @@ check them against the files it reads before doing any work.
 from __future__ import annotations
 
 import csv
+import datetime
 import glob
+import io
 import os
 import re
 import shutil
 import tempfile
+import threading
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +43,12 @@ _FORMULA = re.compile(rf"(?:^|(?<=[{_BREAKS}]))(?={_LEAD}[=+\-@])"
                       rf"(?!{_LEAD}{_NUMBER}(?:[{_BREAKS}]|$))")
 #: Our temporaries: ``.assetmap-<pid>-...`` (staging folders and files, journals included).
 _TEMP_PREFIX = ".assetmap-"
+#: ``gpkg_contents.last_change`` of every GeoPackage written: fixed, so that the same frames
+#: give the same bytes (the file's own time says when it was written).
+GPKG_DATE = "1980-01-01T00:00:00.000Z"
+_GDAL_CONFIG = threading.Lock()  # GDAL's config options are process-wide
+#: The date written workbooks carry (document properties and zip entries): none, in effect.
+_FIXED_TIME = datetime.datetime(1980, 1, 1)
 
 
 def join_outputs(output: str | Path) -> list[Path]:
@@ -256,7 +266,7 @@ def write_geo(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = 
     check_format(path)
     if _GEO_DRIVERS[suffix] == "GeoJSON":
         frame = frame.to_crs(WEB_CRS)
-    with atomic_path(path) as temp:
+    with atomic_path(path) as temp, _fixed_gpkg_date():
         frame.to_file(temp, driver=_GEO_DRIVERS[suffix], layer=layer or path.stem,
                       engine="pyogrio")
     return path
@@ -269,15 +279,41 @@ def _points_as_columns(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     return out
 
 
-def write_geo_layers(frames: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
-    """Write several layers (name: frame) into one GeoPackage, atomically."""
+def write_geo_layers(frames: Mapping[str, gpd.GeoDataFrame], path: str | Path, *,
+                     styles: Mapping[str, str] | None = None) -> Path:
+    """Write several layers (name: frame) into one GeoPackage, atomically; with ``styles``
+    (layer name: QML, see :mod:`assetmap.styles`), each its layer's default QGIS style."""
+    from .styles import write_layer_styles
+
     path = Path(path)
     if path.suffix.lower() != ".gpkg":
         raise AssetmapError("several layers need a GeoPackage (.gpkg)", file=path)
-    with atomic_path(path) as temp:
+    unknown = [name for name in styles or {} if name not in frames]
+    if unknown:
+        raise AssetmapError(f"a style for no layer: {', '.join(map(repr, unknown))}; layers "
+                            f"are {', '.join(frames)}", file=path)
+    with atomic_path(path) as temp, _fixed_gpkg_date():
         for layer, frame in frames.items():
             frame.to_file(temp, driver="GPKG", layer=layer, engine="pyogrio")
+        if styles:
+            write_layer_styles(temp, styles)
     return path
+
+
+@contextmanager
+def _fixed_gpkg_date() -> Iterator[None]:
+    """GeoPackages written in this block carry :data:`GPKG_DATE`, not the clock's time,
+    in ``gpkg_contents.last_change`` (GDAL's ``OGR_CURRENT_DATE``): the same frames give
+    the same bytes. The option is process-wide, so it is set under a lock and restored."""
+    import pyogrio
+
+    with _GDAL_CONFIG:
+        before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+        try:
+            yield
+        finally:
+            pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
 
 def write_xlsx(
@@ -285,43 +321,100 @@ def write_xlsx(
     path: str | Path,
     *,
     formats: Mapping[str, str] | None = None,
+    titles: Mapping[str, str] | None = None,
+    printable: bool = False,
 ) -> Path:
-    """Write a workbook for analysts, atomically: a sheet per frame, in order.
+    """Write a workbook, atomically: a sheet per frame, in order.
 
     Each sheet has a bold header row, frozen, with filters on; number formats by column
     name from ``formats`` (e.g. ``{"population": "#,##0"}``); columns sized to their
     contents. Every text cell is stored as text: one starting with ``= + - @`` never
     becomes a formula (and is quote-prefixed, so editing it in Excel keeps it text).
     Missing values are empty cells; sheet names are made valid (31 characters, no ``[]:*?/\\``).
+    ``titles`` (sheet: text) puts a bold line above a sheet's table. ``printable`` sets
+    every sheet to print on A4 landscape, one page wide, the header row on each page, long
+    text wrapped. The same sheets give the same bytes (the file's dates are fixed).
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
 
     path = Path(path)
-    formats = formats or {}
     book = Workbook()
     book.remove(book.active)
     for title, frame in sheets.items():
         sheet = book.create_sheet(_sheet_title(title, book.sheetnames))
-        for j, column in enumerate(frame.columns, start=1):
-            header = _set_cell(sheet.cell(1, j), str(column))
-            header.font, header.alignment = Font(bold=True), Alignment(wrap_text=True,
-                                                                      vertical="top")
-            cells = _cell_values(frame[column])
-            for i, value in enumerate(cells, start=2):
-                cell = _set_cell(sheet.cell(i, j), value)
-                if str(column) in formats and not isinstance(value, str):
-                    cell.number_format = formats[str(column)]
-            longest = max((len(str(v)) for v in cells[:500] if v is not None), default=0)
-            sheet.column_dimensions[get_column_letter(j)].width = min(
-                max(longest, min(len(str(column)), 24), 6) + 2, 60)
-        sheet.freeze_panes = "A2"
-        if len(frame.columns):
-            sheet.auto_filter.ref = sheet.dimensions
+        top = 1
+        if titles and title in titles:
+            _set_cell(sheet.cell(1, 1), titles[title]).font = _style("title")
+            top = 3
+        _fill_sheet(sheet, frame, top, formats or {}, printable)
     with atomic_path(path) as temp:
-        book.save(temp)
+        _save_fixed(book, temp)
     return path
+
+
+def _fill_sheet(sheet, frame: pd.DataFrame, top: int, formats: Mapping[str, str],
+                printable: bool) -> None:
+    """Write ``frame`` into ``sheet`` with its header in row ``top`` (see :func:`write_xlsx`)."""
+    from openpyxl.utils import get_column_letter
+
+    for j, column in enumerate(frame.columns, start=1):
+        header = _set_cell(sheet.cell(top, j), str(column))
+        header.font, header.alignment = _style("header"), _style("wrap")
+        cells = _cell_values(frame[column])
+        longest = max((len(str(v)) for v in cells[:500] if v is not None), default=0)
+        width = min(max(longest, min(len(str(column)), 24), 6) + 2, 60)
+        sheet.column_dimensions[get_column_letter(j)].width = width
+        for i, value in enumerate(cells, start=top + 1):
+            cell = _set_cell(sheet.cell(i, j), value)
+            if str(column) in formats and not isinstance(value, str):
+                cell.number_format = formats[str(column)]
+            elif printable and isinstance(value, str) and len(value) > width - 2:
+                cell.alignment = _style("wrap")
+    sheet.freeze_panes = f"A{top + 1}"
+    if len(frame.columns):
+        sheet.auto_filter.ref = f"A{top}:{get_column_letter(len(frame.columns))}" \
+                                f"{top + len(frame)}"
+    if printable:
+        _print_setup(sheet, top)
+
+
+def _style(name: str):
+    """The few cell styles the workbooks use (one object each, shared by the cells)."""
+    from openpyxl.styles import Alignment, Font
+
+    return {"title": Font(bold=True, size=14), "header": Font(bold=True),
+            "wrap": Alignment(wrap_text=True, vertical="top")}[name]
+
+
+def _print_setup(sheet, header_row: int) -> None:
+    """A4 landscape, one page wide (as many long as needed), the header row on every
+    page, gridlines and page numbers."""
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.print_options.gridLines = True
+    sheet.oddFooter.center.text = "Page &P of &N"
+
+
+def _save_fixed(book, path: Path) -> None:
+    """Save an openpyxl workbook so the same content gives the same bytes: the document's
+    created/modified dates and every zip entry's time are fixed."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    book.properties.created = book.properties.modified = _FIXED_TIME
+    staged = io.BytesIO()
+    ExcelWriter(book, zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED,
+                                      allowZip64=True)).save()
+    with zipfile.ZipFile(staged) as source, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target:
+        for item in source.infolist():
+            entry = zipfile.ZipInfo(item.filename, date_time=_FIXED_TIME.timetuple()[:6])
+            entry.compress_type, entry.external_attr = item.compress_type, item.external_attr
+            target.writestr(entry, source.read(item))
 
 
 def _cell_values(values: pd.Series) -> list:

@@ -256,6 +256,25 @@ class Project:
     def register_paths(self) -> list[Path]:
         return [register.path for register in self.registers]
 
+    def inputs(self) -> list[Path]:
+        """Every file the project reads: this file (unless it was parsed from text),
+        category files, registers, the boundary set's files (its TOML, layers and
+        postcodes), extra layers, cluster tables and the demand tables; each once."""
+        from .boundaries import as_boundary_set
+
+        bset = as_boundary_set(self.boundary_set)
+        clusters = [path for config in self.clusters.values()
+                    for path in (config.members, config.polygons, config.areas) if path]
+        demand = [] if self.demand is None else [self.demand.population,
+                                                 self.demand.deprivation]
+        files = [*([self.file] if self.file.is_file() else []), *self.project.taxonomy,
+                 *self.register_paths,
+                 *([Path(self.boundary_set)] if isinstance(self.boundary_set, Path) else []),
+                 *(spec.file for spec in bset.layers.values()),
+                 self.boundaries.postcodes or bset.postcodes, *self.boundaries.layers.values(),
+                 *clusters, *demand]
+        return list(dict.fromkeys(Path(f) for f in files if f is not None))
+
     def common_kwargs(self) -> dict[str, Any]:
         """Boundary set, postcodes, taxonomy, study area and tolerance, as every end-to-end
         function (:func:`assetmap.validate_registers` and those calling it) takes them."""
@@ -317,8 +336,13 @@ class Project:
         its registers as ``paths``."""
         config = self.clusters[name]
         return dict(self.shared_register_kwargs(config.registers),
-                    paths=list(config.registers), members=config.members,
-                    cluster=config.cluster, cluster_name=config.name,
+                    paths=list(config.registers), **self.cluster_options(name))
+
+    def cluster_options(self, name: str) -> dict[str, Any]:
+        """How ``[clusters.NAME]`` draws its clusters: the keyword arguments of
+        :func:`assetmap.build_clusters` for its member sites already located."""
+        config = self.clusters[name]
+        return dict(members=config.members, cluster=config.cluster, cluster_name=config.name,
                     member_id=config.member_id, method=config.method, blocks=config.blocks,
                     polygons=config.polygons, areas=config.areas)
 
@@ -334,14 +358,19 @@ class Project:
         layers: ``gap_analysis(project.register_paths, by=project.layer_items(project.gap.by,
         built), **project.gap_kwargs())``. ``category`` is the analysed ones (one as text:
         it is also given to registers with no type column, see :meth:`_gaps_categories`)."""
+        self._gaps_categories()
+        reading = {k: v for k, v in self.shared_register_kwargs().items() if k != "category"}
+        return dict(reading, **self.analysis_kwargs())
+
+    def analysis_kwargs(self) -> dict[str, Any]:
+        """The demand tables, categories, thresholds and formula of
+        :func:`assetmap.gap_analysis`: its keyword arguments for located assets."""
         if self.demand is None:
             raise AssetmapError("no [demand] table: gaps need population tables",
                                 file=self.file)
-        self._gaps_categories()
         demand, labels = self.demand, [item.category for item in self.analyse]
-        reading = {k: v for k, v in self.shared_register_kwargs().items() if k != "category"}
         return dict(
-            reading, population=demand.population, deprivation=demand.deprivation,
+            population=demand.population, deprivation=demand.deprivation,
             demand_columns=dict(demand.columns), small_areas=demand.small_areas,
             points=demand.points, aggregation=demand.aggregate,
             category=labels[0] if len(labels) == 1 else labels or None,

@@ -199,3 +199,69 @@ def _comment(text: str) -> str:
 def _quote(text: str) -> str:
     """A TOML basic string (JSON's escapes are TOML's)."""
     return json.dumps(str(text), ensure_ascii=False)
+
+
+#: The demo's project file: the Bradford bundle's GP practices and schools, {data} and
+#: {aan} filled in by :func:`demo_project`.
+_DEMO = """\
+# assetmap demo: the planning pack on the Bradford open-data bundle.
+# Run it again, or edit it and run: assetmap report -c assetmap.toml -o pack
+
+[project]
+title = "Bradford district: GP practices and schools (assetmap demo)"
+
+[boundaries]
+set = "bradford"
+
+[[registers]]
+path = {gp}
+category = "GP practice"
+
+[[registers]]
+path = {schools}
+category = "School"
+
+[clusters.pcn]                # Primary Care Networks, drawn from their member practices
+registers = [{gp}]
+cluster = "pcn_code"
+name = "pcn_name"
+method = "nearest"            # each output area goes to the nearest practice's network
+areas = {aan}                 # ILLUSTRATIVE four-area grouping, not an official one
+areas_layer = "aan"
+
+[demand]
+population = {population}
+deprivation = {deprivation}
+
+[[analyse]]
+category = "GP practice"      # residents within 1,600 m
+
+[[analyse]]
+category = "School"           # children (0-15) within 1,600 m
+
+[gap]
+by = ["aan", "pcn", "ward", "constituency"]
+
+[suppress]
+below = 10
+
+[map]
+tiles = "none"                # offline: no background tiles
+"""
+
+
+def demo_project(data: str | Path | None = None) -> str:
+    """The demo's ``assetmap.toml`` (absolute paths): the Bradford bundle in ``data``
+    (default: :func:`assetmap.settings.data_dir`) with the illustrative Area Advisory
+    Networks shipped in ``boundaries/``."""
+    from .settings import data_dir
+
+    folder = Path(data or data_dir()).resolve() / "bradford"
+    files = dict(gp="gp_practices.csv", schools="schools.csv",
+                 population="population_lsoa.csv", deprivation="imd2019_lsoa.csv")
+    missing = [name for name in files.values() if not (folder / name).is_file()]
+    if missing:
+        raise AssetmapError(f"the Bradford data bundle is not in {folder} (no {missing[0]}): "
+                            "set ASSETMAP_DATA_DIR to the folder holding bradford/")
+    return _DEMO.format(aan=_quote(resource_dir("boundaries") / "bradford_aan_illustrative.csv"),
+                        **{key: _quote(folder / name) for key, name in files.items()})

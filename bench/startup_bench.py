@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
-import subprocess
 import sys
-import time
+
+from timing import summary, wall_times
 
 _CLI = "from assetmap.cli.main import cli; cli()"
 
@@ -44,17 +43,6 @@ def commands(use_module: bool) -> dict[str, list[str]]:
     }
 
 
-def wall_times(command: list[str], repeats: int) -> list[float]:
-    """Seconds from start to exit of each of ``repeats`` runs, after a warm-up run."""
-    subprocess.run(command, check=True, capture_output=True)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -63,9 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'command':<48} {'best':>6} {'median':>7} {'worst':>6}  (s, {args.repeats} runs)")
     for label, command in commands(args.module).items():
-        times = wall_times(command, args.repeats)
-        print(f"{label:<48} {min(times):6.2f} {statistics.median(times):7.2f} "
-              f"{max(times):6.2f}")
+        print(summary(label, wall_times(command, args.repeats)))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import assetmap
 
 #: Debian's headless Chromium, which the map tests drive through Playwright.
 CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: Marker -> fixture whose users get the marker.
 _MARKED_BY_FIXTURE = {"data": "data", "browser": "browser"}
 
@@ -57,6 +59,31 @@ def postcode_cache(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ASSETMAP_CACHE_DIR", str(folder))
         yield folder
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium through Playwright (no network is needed or used)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def recorded_page(browser, url: str, *, width: int = 1280, height: int = 800):
+    """A new page at ``url`` recording console errors, page errors, every request and
+    dialogs (dismissed) in ``page.errors``, ``page.requests`` and ``page.dialogs``."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.errors, page.requests, page.dialogs = [], [], []
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(url)
+    return page
 
 
 @pytest.fixture(scope="session")

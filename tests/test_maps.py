@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from playwright.sync_api import sync_playwright
+from conftest import recorded_page
 
 import assetmap
 from assetmap.cli.main import cli
@@ -28,10 +28,6 @@ EVALUATED = ["Sum 49", "Cond x", f"Pid {os.getpid()}"]
 HOSTILE = ["<img src=x onerror=alert(1)>", "${alert(1)}`", "</script><script>alert(2)</script>",
            *TEMPLATES]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "out" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
 
 @pytest.fixture(scope="module")
 def registers(data, tmp_path_factory) -> list[Path]:
@@ -61,15 +57,6 @@ def offline_page(bradford_map, tmp_path_factory) -> Path:
     return write_map(bradford_map, tmp_path_factory.mktemp("maps") / "offline.html")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), "Debian chromium is needed: apt-get install chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def open_popup_by_search(page, name: str):
     """Search for an asset by the start of its name, pick it: the tip's text and the popup."""
     page.locator(".search-button").click()
@@ -92,13 +79,7 @@ def legend(fmap) -> dict:
 @pytest.fixture()
 def page(browser, offline_page):
     """The offline map, opened; records errors, requests and dialogs."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.errors, page.requests, page.dialogs = [], [], []
-    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(offline_page.as_uri())
+    page = recorded_page(browser, offline_page.as_uri())
     page.wait_for_selector(".assetmap-icon")
     yield page
     page.close()
@@ -310,16 +291,11 @@ def test_notebook_map_is_self_contained(bradford_map, notebook_page, browser):
     inline = bradford_map._repr_html_()
     assert inline.startswith("<div") and "srcdoc=" in inline
     assert remote_resources(html.unescape(inline)) == []
-    page = browser.new_page()
-    errors, requests = [], []
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(notebook_page.as_uri())
+    page = recorded_page(browser, notebook_page.as_uri())
     frame = page.frame_locator("iframe")
     frame.locator(".assetmap-icon").first.wait_for()
     assert frame.locator(".assetmap-title").inner_text() == "Bradford assets Sum {{7*7}}"
-    assert errors == [] and requests == [notebook_page.as_uri()]
+    assert page.errors == [] and page.requests == [notebook_page.as_uri()]
     page.close()
 
 
@@ -493,12 +469,7 @@ def gap_page(data, school_gaps, tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 @pytest.fixture()
 def small_screen(browser, gap_page):
     """The gap map on a 1280x720 screen; records errors and requests."""
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
-    page.errors, page.requests = [], []
-    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.goto(gap_page[0].as_uri())
+    page = recorded_page(browser, gap_page[0].as_uri(), height=720)
     page.wait_for_selector(".assetmap-legend")
     yield page
     page.close()

@@ -13,6 +13,7 @@ from .init import init_command
 from .join import join_command
 from .map import map_command
 from .options import print_warnings, visible
+from .report import demo_command, report_command
 from .validate import validate_command
 
 
@@ -65,6 +66,11 @@ def cli(debug: bool) -> None:
       assetmap map hubs.xlsx --gaps hub_gaps.csv --measure ward:gap_score
 
     \b
+    The whole planning pack (report, workbook, GeoPackage, map) in one command:
+      assetmap demo                   # on the Bradford open-data bundle
+      assetmap report -c my_study     # from a project file
+
+    \b
     Or write the options once in a project file:
       assetmap init my_study          # a commented assetmap.toml from the files there
       assetmap clusters build --config my_study
@@ -80,3 +86,5 @@ cli.add_command(join_command)
 cli.add_command(clusters_group)
 cli.add_command(gaps_command)
 cli.add_command(map_command)
+cli.add_command(report_command)
+cli.add_command(demo_command)
