@@ -28,20 +28,21 @@ _EXPORTS = {
         "ClusterResult", "assign_members", "dissolve_areas", "nearest_clusters",
         "overlap_table", "read_membership", "voronoi_clusters", "write_clusters"
     ),
+    "costs": ("Costs", "STRAIGHT_LINE", "StraightLine", "nearest_distance"),
     "demand": (
         "Demand", "Placement", "aggregate_demand", "area_points", "demand_points",
         "locate_demand", "place_demand", "postcode_points", "read_demand"
     ),
     "errors": ("AssetmapError",),
     "gaps": (
-        "GapFormula", "GapResult", "gap_table", "nearest_distance", "read_gap_table",
-        "write_gaps"
+        "GapFormula", "GapResult", "gap_table", "read_gap_table", "write_gaps"
     ),
     "join": ("assign_areas", "count_by_area", "join"),
     "locate": ("categorise", "load_assets", "locate"),
     "maps": ("make_map", "write_map"),
     "outputs": ("defuse_formulas", "write_geo", "write_table", "write_xlsx"),
     "pack": ("PlanningPack", "write_pack"),
+    "plans": ("plan_sites", "what_if"),
     "pipeline": (
         "JoinResult", "join_registers", "map_registers", "validate_registers", "write_join"
     ),
@@ -52,6 +53,7 @@ _EXPORTS = {
     "registers": ("Register", "detect_roles", "read_register"),
     "settings": ("data_dir",),
     "taxonomy": ("Taxonomy", "classify", "load_taxonomy"),
+    "whatif": ("SiteChange", "write_site_change"),
     "workbook": ("write_people_workbook",),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}

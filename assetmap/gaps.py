@@ -36,8 +36,8 @@ import scipy.linalg
 import scipy.sparse
 import scipy.sparse.csgraph
 import shapely
-from scipy.spatial import cKDTree
 
+from .costs import STRAIGHT_LINE, Costs
 from .demand import Demand, Placement, aggregate_demand, sum_by_area
 from .errors import AssetmapError, first_line
 from .join import count_by_area
@@ -124,24 +124,6 @@ class GapResult:
                        parts=self.demand.parts, shared=self.shared)
 
 
-def nearest_distance(origins: np.ndarray, targets: np.ndarray, *, workers: int = -1
-                     ) -> np.ndarray:
-    """Distance from each origin to the nearest target (``inf`` when there is none).
-
-    ``origins`` and ``targets`` are shapely points or ``(n, 2)`` coordinates in a projected
-    CRS; one ``scipy.spatial.cKDTree`` of the targets, queried on ``workers`` threads.
-    """
-    origins, targets = _xy(origins), _xy(targets)
-    if not len(targets):
-        return np.full(len(origins), np.inf)
-    return cKDTree(targets).query(origins, k=1, workers=workers)[0]
-
-
-def _xy(points: np.ndarray) -> np.ndarray:
-    points = np.asarray(points)
-    return shapely.get_coordinates(points) if points.dtype == object else points
-
-
 def weighted_quantiles(
     values: np.ndarray,
     weights: np.ndarray,
@@ -171,12 +153,12 @@ def weighted_quantiles(
 
 
 def reach_by_decile(points: gpd.GeoDataFrame, sites: np.ndarray, group: str,
-                    threshold: float) -> pd.DataFrame:
+                    threshold: float, costs: Costs = STRAIGHT_LINE) -> pd.DataFrame:
     """How far the ``group``'s people (``population`` or ``children`` of the demand
     ``points``) live from the nearest of ``sites``, by IMD decile of their small area:
     ``decile`` (1-10, then ``"all"``), ``people``, ``distance_median_m``, ``within_pct``
     (within ``threshold`` metres)."""
-    distance = nearest_distance(points.geometry.to_numpy(), sites)
+    distance = costs.nearest(points.geometry.to_numpy(), sites)
     weight = points[group].to_numpy(float)
     deciles = points["imd_decile"].to_numpy(float) if "imd_decile" in points \
         else np.full(len(points), np.nan)
@@ -199,6 +181,7 @@ def two_step_fca(
     sites: np.ndarray,
     capacity: np.ndarray,
     catchment: float,
+    costs: Costs = STRAIGHT_LINE,
 ) -> np.ndarray:
     """Two-step floating catchment accessibility of each origin (PySAL ``access``).
 
@@ -208,9 +191,8 @@ def two_step_fca(
     """
     from access import Access  # only when a capacity column is given
 
-    pairs = cKDTree(_xy(origins)).sparse_distance_matrix(
-        cKDTree(_xy(sites)), catchment, output_type="ndarray")
-    cost = pd.DataFrame({"origin": pairs["i"], "site": pairs["j"], "metres": pairs["v"]})
+    origin, site, metres = costs.within(origins, sites, catchment)
+    cost = pd.DataFrame({"origin": origin, "site": site, "metres": metres})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # its pandas deprecation warnings
         model = Access(
@@ -260,6 +242,7 @@ def gap_table(
     threshold: float | Mapping[str, float] | None = None,
     formula: GapFormula = GapFormula(),
     capacity: str | None = None,
+    costs: Costs = STRAIGHT_LINE,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Provision, distance, coverage, need and gap score per area, layer and category.
 
@@ -285,6 +268,8 @@ def gap_table(
     capacity
         Asset column holding capacity (places): adds ``places_per_1000``, the two-step
         floating catchment accessibility within the threshold.
+    costs
+        Travel costs between people and assets (:mod:`assetmap.costs`; straight line).
 
     Returns
     -------
@@ -312,7 +297,7 @@ def gap_table(
         if mine.empty:
             notes.append(f"no assets of category {label!r}: everyone is beyond reach")
         plan = _Category(str(i), label, _threshold(threshold, label, info), group,
-                         child_facing, nearest_distance(xy, mine.geometry.array),
+                         child_facing, costs.nearest(xy, mine.geometry.array),
                          points[group].to_numpy())
         within = plan.distance <= plan.metres
         beyond = plan.weight * ~within
@@ -323,7 +308,7 @@ def gap_table(
         places = _capacity(mine, capacity, label, notes)
         if places is not None:
             values[f"{i}_places"] = plan.weight * two_step_fca(
-                xy, plan.weight, mine.geometry.array, places, plan.metres)
+                xy, plan.weight, mine.geometry.array, places, plan.metres, costs=costs)
         plans.append(plan)
     tables = []
     for name, layer in layers.items():

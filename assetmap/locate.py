@@ -378,7 +378,7 @@ class _Rows:
 
     def _same_name_and_place(self, register: Register, rows: pd.Series) -> pd.Series:
         """For each located row, the first earlier row with its name within a few metres."""
-        names = _name_key(register.column("name")).to_numpy()
+        names = name_key(register.column("name")).to_numpy()
         named = np.flatnonzero(self.located & (names != ""))
         located = named[pd.Series(names[named]).duplicated(keep=False).to_numpy()]
         points = shapely.points(self.x[located], self.y[located])
@@ -464,8 +464,9 @@ def _all_degrees(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(given.any() and degrees[given].all())
 
 
-def _name_key(names: pd.Series) -> pd.Series:
-    """Names as compared for duplicates: accents, case, punctuation and spacing ignored."""
+def name_key(names: pd.Series) -> pd.Series:
+    """Names as compared (duplicates, sites named in a what-if): accents, case,
+    punctuation and spacing ignored."""
     plain = names.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
     return plain.str.casefold().str.replace(r"[^0-9a-z]", "", regex=True)
 

@@ -114,6 +114,10 @@ MEASURES = {
     "unmet_need": Measure("People beyond reach in deprived areas", "higher"),
     "places_per_1000": Measure("Places within reach per 1,000 people", "lower"),
     "rank": Measure("Gap rank (1 = biggest gap)", "lower"),
+    "coverage_residents_pct_change": Measure("Change in residents within reach "
+                                             "(percentage points; darker = more)"),
+    "coverage_children_pct_change": Measure("Change in children within reach "
+                                            "(percentage points; darker = more)"),
     "population": Measure("Residents"),
     "children": Measure("Children"),
 }
@@ -627,7 +631,7 @@ def _details(assets: pd.DataFrame, layer_names: Sequence[str]
     columns = [*roles, *own, *areas, "source"]
     always = np.isin(columns, [*roles, *areas, "source"])
     return ([*roles.values(), *map(str, own), *areas.values(), "Register"], always,
-            assets[columns].fillna("").astype(str).to_numpy())
+            assets[columns].astype(object).fillna("").astype(str).to_numpy())
 
 
 def _postcodes(assets: gpd.GeoDataFrame | None) -> dict | None:

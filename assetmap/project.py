@@ -422,21 +422,21 @@ class Project:
                         scheme=self.map.scheme, classes=self.map.classes,
                         tiles=self.map.tiles, offline=self.map.offline, title=self.title,
                         output=str(folder / self.outputs.map))
+        people = {} if demand is None else dict(  # the demand options of gaps and plan
+            population=str(demand.population), small_areas=demand.small_areas,
+            deprivation=None if demand.deprivation is None else str(demand.deprivation),
+            points=demand.points, aggregation=demand.aggregate,
+            demand_columns=[f"{r}={c}" for r, c in demand.columns.items()])
         if command == "gaps":
             self._gaps_categories()
-            values = dict(common, by=by, access_weight=self.gap.access,
-                          need_weight=self.gap.need,
-                          deprived_deciles=self.gap.deprived_deciles,
-                          priority_score=self.gap.priority, capacity=self.gap.capacity,
-                          suppress_below=self.suppress.below,
-                          output=str(folder / self.outputs.gaps), **self._one_analysis())
-            if demand is not None:
-                values.update(population=str(demand.population), small_areas=demand.small_areas,
-                              deprivation=None if demand.deprivation is None
-                              else str(demand.deprivation), points=demand.points,
-                              aggregation=demand.aggregate,
-                              demand_columns=[f"{r}={c}" for r, c in demand.columns.items()])
-            return values
+            return dict(common, **people, by=by, access_weight=self.gap.access,
+                        need_weight=self.gap.need, deprived_deciles=self.gap.deprived_deciles,
+                        priority_score=self.gap.priority, capacity=self.gap.capacity,
+                        suppress_below=self.suppress.below,
+                        output=str(folder / self.outputs.gaps), **self._one_analysis())
+        if command.startswith("plan "):
+            return dict(common, **people, by=by, tiles=self.map.tiles,
+                        output=str(folder / f"{command.split()[1]}.xlsx"))
         if command in ("clusters build", "clusters overlap"):
             name = self._one_cluster(command)
             config = self.clusters[name]

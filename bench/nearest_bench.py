@@ -1,4 +1,4 @@
-"""Benchmark nearest-asset distance: ``assetmap.gaps.nearest_distance`` against a bare baseline.
+"""Benchmark nearest-asset distance: ``assetmap.costs.nearest_distance`` against a bare baseline.
 
 All positioned GB postcodes (1.74 million, Code-Point Open) are the origins; 20,000 of them,
 drawn at random with a fixed seed, stand in for assets (so the assets are spread as homes
@@ -30,7 +30,7 @@ from join_bench import best_of  # beside this file
 from scipy.spatial import cKDTree
 
 import assetmap
-from assetmap.gaps import nearest_distance
+from assetmap.costs import nearest_distance
 
 
 def load(assets: int, seed: int = 2025):

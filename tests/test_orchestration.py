@@ -1,5 +1,6 @@
-"""The orchestration layer (``pipeline``, ``analyses``, ``report``): step modules never import
-it, and its end-to-end functions give the same results from loaded inputs as from files."""
+"""The orchestration layer (``pipeline``, ``analyses``, ``report``, ``plans``): step modules
+never import it, and its end-to-end functions give the same results from loaded inputs as
+from files."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import assetmap
 from assetmap import AssetmapError
 
 #: The orchestration modules: they chain the steps; no other library module imports them.
-ORCHESTRATION = ("pipeline", "analyses", "report")
+ORCHESTRATION = ("pipeline", "analyses", "report", "plans")
 PACKAGE = Path(assetmap.__file__).parent
 
 

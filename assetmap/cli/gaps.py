@@ -8,12 +8,10 @@ import click
 from rich import box
 from rich.table import Table
 
-from ..settings import AGGREGATIONS
 from .options import (
-    _roles,
     check_outputs,
     console,
-    layer_names,
+    demand_options,
     number_column,
     print_audit_summary,
     print_warnings,
@@ -27,32 +25,7 @@ if TYPE_CHECKING:
 
 @click.command("gaps")
 @register_options
-@click.option("--by", callback=layer_names, default="ward", show_default=True,
-              metavar="NAME,...",
-              help="Planning layers to report on: names from the boundary set (ward, "
-                   "constituency, ...), boundary files, or NAME=PATH (pcn=pcn.gpkg).")
-@click.option("-p", "--population", required=True, type=click.Path(dir_okay=False),
-              help="People per small area (CSV or XLSX): total, children 0-15 and any other "
-                   "counts, e.g. the IoD2019 population denominators (population_lsoa.csv).")
-@click.option("-d", "--deprivation", type=click.Path(dir_okay=False),
-              help="IMD rank and decile per small area (imd2019_lsoa.csv). Without it there "
-                   "are no need measures and the score counts no one as deprived.")
-@click.option("--demand-column", "demand_columns", multiple=True, callback=_roles,
-              metavar="ROLE=COLUMN",
-              help="Say which column of the tables plays a role when detection gets it wrong: "
-                   "code, population, children, imd_rank, imd_decile. Repeatable.")
-@click.option("--small-areas", default="lsoa", show_default=True, metavar="LAYER",
-              help="Layer of the boundary set whose codes the tables use.")
-@click.option("--points", default="postcodes", show_default=True, metavar="postcodes|LAYER",
-              help="Where people live: postcode points (each small area's people split evenly "
-                   "over its postcodes), or the representative points of a layer's areas "
-                   "(oa: output areas).")
-@click.option("--aggregate", "aggregation", type=click.Choice(AGGREGATIONS), default="auto",
-              show_default=True,
-              help="From small areas to planning areas: best_fit (each small area whole to "
-                   "one area), apportion (split by the demand points in each area), area "
-                   "(split by area, tobler); auto: best_fit where the small areas nest, "
-                   "else apportion.")
+@demand_options
 @click.option("-t", "--threshold", type=click.FloatRange(min=0, min_open=True),
               metavar="METRES",
               help="Coverage distance for every category. Default: each category's "
@@ -85,9 +58,8 @@ if TYPE_CHECKING:
               show_default=True,
               help="The XLSX workbook (a sheet per layer, and a method sheet); beside it go "
                    "<name>.csv (all layers) and <name>.gpkg (measures on the polygons).")
-def gaps_command(registers, register_kwargs, by, population, deprivation, demand_columns,
-                 small_areas, points, aggregation, threshold, access_weight, need_weight,
-                 deprived_deciles, priority_score, capacity, suppress_below, top,
+def gaps_command(registers, register_kwargs, demand_kwargs, threshold, access_weight,
+                 need_weight, deprived_deciles, priority_score, capacity, suppress_below, top,
                  output) -> None:
     """Find where people, especially children in deprived areas, live far from help.
 
@@ -124,10 +96,9 @@ def gaps_command(registers, register_kwargs, by, population, deprivation, demand
                          priority=priority_score)
     with progress_status() as progress:
         result = gap_analysis(
-            registers, population=population, deprivation=deprivation, by=by or ["ward"],
-            category=register_kwargs.pop("category"), small_areas=small_areas, points=points,
-            aggregation=aggregation, threshold=threshold, formula=formula, capacity=capacity,
-            demand_columns=demand_columns, progress=progress, **register_kwargs)
+            registers, category=register_kwargs.pop("category"), threshold=threshold,
+            formula=formula, capacity=capacity, progress=progress, **demand_kwargs,
+            **register_kwargs)
         progress(f"Writing {output}")
         shown = result.published(suppress_below)
         with output_set(written) as staged:

@@ -13,6 +13,7 @@ from .init import init_command
 from .join import join_command
 from .map import map_command
 from .options import print_warnings, visible
+from .plan import plan_group
 from .report import demo_command, report_command
 from .validate import validate_command
 
@@ -86,5 +87,6 @@ cli.add_command(join_command)
 cli.add_command(clusters_group)
 cli.add_command(gaps_command)
 cli.add_command(map_command)
+cli.add_command(plan_group)
 cli.add_command(report_command)
 cli.add_command(demo_command)

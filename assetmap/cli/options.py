@@ -165,6 +165,56 @@ def register_options(command):
     return wrapped
 
 
+def demand_options(command):
+    """The planning layers and the population and deprivation tables (``assetmap gaps``,
+    ``assetmap plan``); they arrive as ``demand_kwargs`` for :func:`assetmap.gap_analysis`."""
+    from ..settings import AGGREGATIONS
+
+    options = [
+        click.option("--by", callback=layer_names, default="ward", show_default=True,
+                     metavar="NAME,...",
+                     help="Planning layers to report on: names from the boundary set (ward, "
+                          "constituency, ...), boundary files, or NAME=PATH (pcn=pcn.gpkg)."),
+        click.option("-p", "--population", required=True, type=click.Path(dir_okay=False),
+                     help="People per small area (CSV or XLSX): total, children 0-15 and any "
+                          "other counts, e.g. the IoD2019 population denominators "
+                          "(population_lsoa.csv)."),
+        click.option("-d", "--deprivation", type=click.Path(dir_okay=False),
+                     help="IMD rank and decile per small area (imd2019_lsoa.csv). Without it "
+                          "there are no need measures and no one counts as deprived."),
+        click.option("--demand-column", "demand_columns", multiple=True, callback=_roles,
+                     metavar="ROLE=COLUMN",
+                     help="Say which column of the tables plays a role when detection gets it "
+                          "wrong: code, population, children, imd_rank, imd_decile. "
+                          "Repeatable."),
+        click.option("--small-areas", default="lsoa", show_default=True, metavar="LAYER",
+                     help="Layer of the boundary set whose codes the tables use."),
+        click.option("--points", default="postcodes", show_default=True,
+                     metavar="postcodes|LAYER",
+                     help="Where people live: postcode points (each small area's people split "
+                          "evenly over its postcodes), or the representative points of a "
+                          "layer's areas (oa: output areas)."),
+        click.option("--aggregate", "aggregation", type=click.Choice(AGGREGATIONS),
+                     default="auto", show_default=True,
+                     help="From small areas to planning areas: best_fit (each small area "
+                          "whole to one area), apportion (split by the demand points in each "
+                          "area), area (split by area, tobler); auto: best_fit where the small "
+                          "areas nest, else apportion."),
+    ]
+
+    @functools.wraps(command)
+    def wrapped(by, population, deprivation, demand_columns, small_areas, points, aggregation,
+                **kwargs):
+        demand_kwargs = dict(by=by or ["ward"], population=population, deprivation=deprivation,
+                             demand_columns=demand_columns, small_areas=small_areas,
+                             points=points, aggregation=aggregation)
+        return command(demand_kwargs=demand_kwargs, **kwargs)
+
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped
+
+
 def input_files(params: dict) -> list[Path]:
     """Every file a command reads, from its parameters: registers, tables, taxonomies, the
     postcode file, the boundary set's files and every layer named as a file."""
