@@ -34,12 +34,16 @@ _EXPORTS = {
         "locate_demand", "place_demand", "postcode_points", "read_demand"
     ),
     "errors": ("AssetmapError",),
+    "finder": ("finder_page", "write_finder"),
     "gaps": (
         "GapFormula", "GapResult", "gap_table", "read_gap_table", "write_gaps"
     ),
     "join": ("assign_areas", "count_by_area", "join"),
     "locate": ("categorise", "load_assets", "locate"),
     "maps": ("make_map", "write_map"),
+    "near": ("nearest_assets", "parse_places", "write_near"),
+    "nearby": ("finder_for_registers", "near_places"),
+    "oruk": ("read_oruk",),
     "outputs": ("defuse_formulas", "write_geo", "write_table", "write_xlsx"),
     "pack": ("PlanningPack", "write_pack"),
     "plans": ("plan_sites", "what_if"),

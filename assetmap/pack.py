@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .clusters import ClusterResult
     from .gaps import GapResult
     from .project import Project
+    from .whatif import SiteChange
 
 #: The package's files, but the PDF and extra files.
 PACK_FILES = ("report.html", "map.html", "gaps.xlsx", "assetmap.gpkg", "audit.csv",
@@ -47,7 +48,8 @@ _PACKAGES = ("assetmap", "geopandas", "shapely", "pyogrio", "pyproj", "pandas", 
 @dataclass
 class PlanningPack:
     """One run of a project: the gap result (layers, joined assets, audit, demand), the
-    table as published, the clusters drawn, reach by IMD decile, step timings, warnings."""
+    table as published, the clusters drawn, reach by IMD decile, step timings, warnings,
+    and the plans for new sites."""
 
     project: Project
     boundaries: BoundarySet
@@ -57,6 +59,7 @@ class PlanningPack:
     reach: pd.DataFrame
     timings: dict[str, float]
     warnings: list[str]
+    plans: list[SiteChange] = field(default_factory=list)  # one per [[plan]]
 
     @property
     def categories(self) -> list[str]:
@@ -168,6 +171,9 @@ def write_styled_geopackage(pack: PlanningPack, path: Path) -> Path:
             frames[key] = pack.gaps.layers[name][["code", "geometry"]].merge(
                 rows.drop(columns="layer"), on="code", how="left")
             styles[key] = measure_style("gap_score")
+    for i, plan in enumerate(pack.plans, 1):
+        frames[f"plan_{i}_sites"] = plan.sites
+        styles[f"plan_{i}_sites"] = category_style({plan.summary["category"]: "#000000"})
     return write_geo_layers(frames, path, styles=styles)
 
 

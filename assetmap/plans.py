@@ -19,23 +19,23 @@ import pandas as pd
 
 from .analyses import gap_analysis
 from .boundaries import as_boundary_set
+from .diff import STATUSES, changed_sites, match_snapshots, move_lines
 from .errors import AssetmapError
 from .gaps import GapFormula, GapResult, gap_table, resolve_categories
 from .join import join
-from .pipeline import Registers, locate_registers
+from .pipeline import Registers, join_registers, locate_registers
 from .planning import max_cover, p_median, set_cover
 from .progress import Progress, no_progress
-from .settings import WORK_CRS
+from .settings import DEMANDS, PROBLEMS, WORK_CRS
 from .taxonomy import Taxonomy, load_taxonomy
 from .whatif import SiteChange, compare_tables, find_sites, reach_by_area, reach_changes
 
-#: Location-allocation problems (``assetmap plan PROBLEM``).
-PROBLEMS = ("cover", "median", "setcover")
-#: Whose demand a plan serves: residents, children, or children weighted by deprivation.
-DEMANDS = ("residents", "children", "deprived-children")
 #: Weight of a child by IMD decile of their small area under ``deprived-children``
 #: (deciles not listed weigh 1).
 DECILE_WEIGHTS = {1: 3.0, 2: 2.0}
+#: Options of :func:`assetmap.gap_analysis` that are not for reading registers.
+_GAP_ONLY = ("population", "deprivation", "by", "small_areas", "points", "aggregation",
+             "formula", "capacity", "demand_columns", "audit", "taxonomy")
 
 
 def plan_sites(
@@ -148,6 +148,47 @@ def what_if(
                   formula=gap_options.get("formula", GapFormula()), closed=closed)
 
 
+def diff_snapshots(
+    old: Registers,
+    new: Registers,
+    *,
+    category: str,
+    threshold: float | None = None,
+    within: float = 100.0,
+    similarity: float = 90,
+    progress: Progress = no_progress,
+    **gap_options,
+) -> SiteChange:
+    """What changed between two snapshots of registers (files, or located assets): every
+    row matched and given a status (:func:`assetmap.diff.match_snapshots`: same ID, same
+    name and postcode, or a name scoring ``similarity`` within ``within`` metres), and the
+    gap measures of ``category`` per area of every ``by`` layer with the old sites and with
+    the new ones, on the same demand points and placements. The result's ``matches`` hold
+    every row (a line from the old place to the new one for pairs), ``sites`` the changed
+    rows of the category. ``gap_options`` as for :func:`plan_sites`; the register options
+    read both snapshots."""
+    reading = {key: value for key, value in gap_options.items() if key not in _GAP_ONLY}
+    before, label, metres = _before(old, category, threshold, progress, gap_options)
+    progress("Reading the new snapshot")
+    joined = join_registers(new, layers=before.layers, category=category,
+                            taxonomy=gap_options["taxonomy"], progress=progress, **reading)
+    olds = before.assets.reset_index(drop=True)
+    news = joined.assets.reset_index(drop=True)
+    progress("Matching rows")
+    matches = match_snapshots(olds, news, within=within, threshold=similarity)
+    counts = matches["status"].value_counts()
+    sites = changed_sites(matches, olds, news, label)
+    summary = dict(problem="diff", category=label, threshold_m=metres,
+                   rows={status: int(counts.get(status, 0)) for status in STATUSES},
+                   sites={status: int((sites["change"] == status).sum())
+                          for status in STATUSES if status != "unchanged"})
+    progress("Measuring the change")
+    return _compare(before, label, metres, news, sites, summary,
+                    formula=gap_options.get("formula", GapFormula()),
+                    capacity=gap_options.get("capacity"),
+                    matches=move_lines(matches, olds, news))
+
+
 def _before(paths, category: str, threshold: float | None, progress: Progress,
             options: dict) -> tuple[GapResult, str, float]:
     """The gap analysis of the existing sites, the category's label and threshold."""
@@ -172,9 +213,25 @@ def _after(before: GapResult, label: str, metres: float, opened: gpd.GeoDataFram
         ("_code", "_name", "_match")) and c.rsplit("_", 1)[0] in before.layers]),
         before.layers)
     assets = pd.concat([before.assets[~closing], added], ignore_index=True)
+    sites = pd.concat([frame for frame in (closed, added) if frame is not None],
+                      ignore_index=True)
+    front = [c for c in ("change", "order", "gain", "id", "name", "category", "type",
+                         "source", "row", "postcode") if c in sites]
+    sites = sites[[*front, *(c for c in sites if c not in front)]]
+    return _compare(before, label, metres, assets,
+                    gpd.GeoDataFrame(sites, geometry="geometry", crs=before.assets.crs),
+                    summary, formula=formula)
+
+
+def _compare(before: GapResult, label: str, metres: float, assets: gpd.GeoDataFrame,
+             sites: gpd.GeoDataFrame, summary: dict, *, formula: GapFormula,
+             capacity: str | None = None, matches: gpd.GeoDataFrame | None = None
+             ) -> SiteChange:
+    """The gap measures of ``assets`` on ``before``'s demand points and placements,
+    compared with ``before``: a :class:`SiteChange` of ``sites``."""
     after, notes = gap_table(assets, before.layers, before.demand, before.points,
                              before.placements, categories=label, threshold=metres,
-                             formula=formula)
+                             formula=formula, capacity=capacity)
     mine = before.table[before.table["category"] == label]
     of = before.assets["category"] == label
     moved = reach_changes(before.points, before.assets[of].geometry.to_numpy(),
@@ -182,14 +239,8 @@ def _after(before: GapResult, label: str, metres: float, opened: gpd.GeoDataFram
     per_area = reach_by_area(moved, before.placements, before.layers, before.demand.areas)
     changes = compare_tables(mine, after).merge(per_area, on=["layer", "code"], how="left")
     summary["people"] = {column: round(float(moved[column].sum())) for column in moved}
-    sites = pd.concat([frame for frame in (closed, added) if frame is not None],
-                      ignore_index=True)
-    front = [c for c in ("change", "order", "gain", "id", "name", "category", "type",
-                         "source", "row", "postcode") if c in sites]
-    sites = sites[[*front, *(c for c in sites if c not in front)]]
-    return SiteChange(gpd.GeoDataFrame(sites, geometry="geometry", crs=before.assets.crs),
-                      changes, mine, after, before.layers, assets, summary,
-                      before.warnings + notes)
+    return SiteChange(sites, changes, mine, after, before.layers, assets, summary,
+                      before.warnings + notes, matches)
 
 
 def _weights(points: gpd.GeoDataFrame, demand: str,

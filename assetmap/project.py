@@ -54,6 +54,13 @@ Example (every key optional unless marked)::
     category = "Family hub site"              # required
     threshold = 1600                          # metres (default: the taxonomy's coverage_m)
 
+    [[plan]]                                  # new sites, shown in the report
+    category = "Family hub site"              # required
+    candidates = ["venues.xlsx"]              # required: registers of candidate sites
+    problem = "cover"                         # cover (k), median (k) or setcover (target)
+    k = 3
+    demand = "deprived-children"              # residents, children or deprived-children
+
     [gap]
     by = ["ward", "constituency", "locality", "pcn", "aan"]
     access = 1.0
@@ -85,7 +92,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import AssetmapError, first_line
-from .settings import AGGREGATIONS, EDGE_TOLERANCE_M, SCHEMES, resource_dir
+from .settings import (
+    AGGREGATIONS,
+    DEMANDS,
+    EDGE_TOLERANCE_M,
+    PROBLEMS,
+    SCHEMES,
+    resource_dir,
+)
 
 if TYPE_CHECKING:
     from .gaps import GapFormula
@@ -177,6 +191,21 @@ class AnalyseConfig:
 
 
 @dataclass(frozen=True)
+class PlanConfig:
+    """One ``[[plan]]`` table: new sites of a category chosen among candidate registers
+    (:func:`assetmap.plan_sites`), shown in the report."""
+
+    category: str
+    candidates: list[Path]
+    problem: str = field(default="cover", metadata=_meta(choices=PROBLEMS))
+    k: int | None = field(default=None, metadata=_meta(min=1))
+    threshold: float | None = field(default=None, metadata=_meta(min=0, open=True))
+    target: float | None = field(default=None, metadata=_meta(min=0, max=1, open=True))
+    demand: str = field(default="children", metadata=_meta(choices=DEMANDS))
+    capacity: str | None = None
+
+
+@dataclass(frozen=True)
 class GapConfig:
     """``[gap]``: the planning layers reported on and the gap formula
     (:class:`assetmap.GapFormula`)."""
@@ -229,6 +258,7 @@ class Project:
     clusters: dict[str, ClusterConfig] = field(default_factory=dict)
     demand: DemandConfig | None = None
     analyse: list[AnalyseConfig] = field(default_factory=list)
+    plan: list[PlanConfig] = field(default_factory=list)
     gap: GapConfig = field(default_factory=GapConfig)
     suppress: SuppressConfig = field(default_factory=SuppressConfig)
     outputs: OutputsConfig = field(default_factory=OutputsConfig)
@@ -434,6 +464,10 @@ class Project:
                         priority_score=self.gap.priority, capacity=self.gap.capacity,
                         suppress_below=self.suppress.below,
                         output=str(folder / self.outputs.gaps), **self._one_analysis())
+        if command in ("near", "finder"):
+            return common
+        if command == "diff":
+            return dict(common, **people, by=by, output=str(folder / "changes.xlsx"))
         if command.startswith("plan "):
             return dict(common, **people, by=by, tiles=self.map.tiles,
                         output=str(folder / f"{command.split()[1]}.xlsx"))
@@ -695,6 +729,12 @@ def _check_data(project: Project, reader: _Reader) -> Project:
     for i, item in enumerate(project.analyse, 1):
         project.analyse[i - 1] = dataclasses.replace(
             item, category=_category(reader, f"analyse[{i}].category", item.category, taxonomy))
+    for i, item in enumerate(project.plan, 1):
+        needed = "target" if item.problem == "setcover" else "k"
+        if getattr(item, needed) is None:
+            reader.fail(f"plan[{i}].{needed}", f"missing: problem {item.problem!r} needs it")
+        project.plan[i - 1] = dataclasses.replace(
+            item, category=_category(reader, f"plan[{i}].category", item.category, taxonomy))
     known = [*bset.layers, *project.boundaries.layers, *project.cluster_layers()]
     for name, config in project.clusters.items():
         key = f"clusters.{name}"

@@ -134,7 +134,8 @@ def read_register(
     ----------
     path
         CSV (UTF-8 with or without BOM, or Windows-1252), XLSX, or any format OGR reads
-        (GeoJSON, GeoPackage, Shapefile, ...).
+        (GeoJSON, GeoPackage, Shapefile, ...); or Open Referral UK services (a JSON file, a
+        folder of JSON page dumps, or an ``http(s)://`` endpoint: :func:`assetmap.oruk.read_oruk`).
     sheet
         XLSX sheet name (or 1-based number), or the layer (name or number) of a
         multi-layer OGR file. Default: the first sheet; a file with several layers needs it.
@@ -145,13 +146,17 @@ def read_register(
         Default: the first of the top rows naming the most roles (names of one letter do not
         count, so a row of Y/N flags is never the header), else the first fullest row.
     """
+    from . import oruk
+
+    if oruk.is_url(path):
+        return _read_oruk(path, sheet, roles, header_row)
     path = Path(path)
     if not path.exists():
         raise AssetmapError("file not found", file=path)
-    if path.is_dir():
-        raise AssetmapError("is a folder, not a register file", file=path)
     refuse_special_file(path)
     suffix = path.suffix.lower()
+    if path.is_dir() or (suffix == ".json" and oruk.is_oruk(path)):
+        return _read_oruk(path, sheet, roles, header_row)
     encoding = delimiter = None
     merged: list[tuple[int, int, int, int]] = []
     if suffix in {".csv", ".txt", ".tsv"}:
@@ -178,6 +183,17 @@ def read_register(
     frame = _table(rows, header)
     return Register(path, frame, detect_roles(frame.columns, roles, file=path),
                     header_row=header + 1, encoding=encoding, delimiter=delimiter)
+
+
+def _read_oruk(source: str | Path, sheet: str | None, roles: dict[str, str] | None,
+               header_row: int | None) -> Register:
+    """An Open Referral register (:func:`assetmap.oruk.read_oruk`): no sheet or header row."""
+    from .oruk import read_oruk
+
+    if sheet is not None or header_row is not None:
+        raise AssetmapError("a sheet or header row is not chosen in an Open Referral register",
+                            file=source)
+    return read_oruk(source, roles=roles)
 
 
 def _csv_rows(path: Path) -> tuple[list[list[str]], str, str]:

@@ -23,6 +23,7 @@ from .gaps import reach_by_decile
 from .outputs import check_writable, clashes
 from .pack import PlanningPack, pack_outputs, write_pack
 from .pipeline import load_layers, validate_registers
+from .plans import plan_sites
 from .progress import Progress, no_progress
 from .project import Project
 
@@ -79,9 +80,34 @@ def planning_pack(project: Project, *, progress: Progress = no_progress) -> Plan
         published = gaps.published(project.suppress.below)
     with step("Measuring reach by deprivation"):
         reach = _reach(gaps)
+    plans = []
+    for i, config in enumerate(project.plan, 1):
+        with step(f"Planning new sites ({i}: {config.problem}, {config.category})"):
+            plans.append(_plan(project, config, assets, audit, located,
+                               {n: layers[n] for n in project.gap.by}, bset))
     warnings = [warning for result in clusters.values() for warning in result.warnings]
     return PlanningPack(project, bset, gaps, published, clusters, reach, timings,
-                        warnings + gaps.warnings)
+                        warnings + gaps.warnings, plans)
+
+
+def _plan(project: Project, config, assets, audit, located, layers, bset):
+    """:func:`assetmap.plan_sites` of one ``[[plan]]``: candidates that are project
+    registers are taken as located already (with their own reading options)."""
+    paths = [register.path.resolve() for register in project.registers]
+    given = [path.resolve() for path in config.candidates]
+    candidates, candidate_audit = config.candidates, None
+    if all(path in paths for path in given):
+        mine = [located[paths.index(path)] for path in given]
+        candidates = pd.concat([found for found, _ in mine], ignore_index=True)
+        candidate_audit = pd.concat([rows for _, rows in mine], ignore_index=True)
+    options = {k: v for k, v in project.analysis_kwargs().items()
+               if k not in ("category", "threshold", "capacity")}
+    return plan_sites(assets, audit=audit, category=config.category, candidates=candidates,
+                      candidate_audit=candidate_audit, problem=config.problem, k=config.k,
+                      threshold=config.threshold, target=config.target, demand=config.demand,
+                      capacity=config.capacity, by=layers, boundaries=bset,
+                      postcodes=project.boundaries.postcodes, taxonomy=project.taxonomy,
+                      tolerance=project.boundaries.tolerance, **options)
 
 
 def _reach(gaps) -> pd.DataFrame:

@@ -57,6 +57,7 @@ def render_report(pack: PlanningPack, map_page: str) -> str:
         headline=_headline(pack), sources=_sources(pack), validation=_validation(pack),
         tables=_tables(pack), charts=_charts(pack), map_page=map_page,
         method=pack.gaps.method.to_numpy().tolist(), profiles=_profiles(pack),
+        plans=_plans(pack),
         suppressed=SUPPRESSED, suppress_below=pack.project.suppress.below,
         warnings=pack.warnings)
 
@@ -151,6 +152,37 @@ def _charts(pack: PlanningPack) -> list[tuple[str, str]]:
                                     title=f"{category}: median distance (m) by IMD decile",
                                     unit=" m")))
     return charts
+
+
+def _plans(pack: PlanningPack) -> list[dict]:
+    """Each plan: what was asked, the sites in order of gain, the objective before and
+    after, and per layer the areas gaining the most people within reach."""
+    out = []
+    for plan in pack.plans:
+        summary, changes = plan.summary, plan.changes
+        group = "children" if summary["demand"] != "residents" else "residents"
+        gaining = f"{group}_gaining"
+        areas = []
+        for layer, rows in changes.groupby("layer", sort=False):
+            top = rows.sort_values([gaining, "name"], ascending=[False, True]).head(5)
+            areas += [(pack.layer_label(layer), r["name"], figure(r[gaining], "population"))
+                      for _, r in top.iterrows() if r[gaining] > 0]
+        out.append(dict(
+            title=f"{summary['category']}: {summary['problem']}",
+            asked=(f"{summary.get('k') or 'the fewest'} new sites among {summary['candidates']:,}"
+                   f" candidates, {summary['existing_sites']:,} existing kept; "
+                   f"{summary['demand']} within {summary['threshold_m']:,.0f} m "
+                   f"({summary['weights']})"),
+            objective=(figure(summary["objective_before"], "population"),
+                       figure(summary["objective_after"], "population")),
+            proof="proven optimal" if summary["optimal"] else
+                  f"not proven: gap {summary['gap']:.2%}",
+            seconds=f"{summary['seconds']:.2f}",
+            sites=[(int(r["order"]), r["name"], r["id"], figure(r["gain"], "population"))
+                   for _, r in plan.sites.iterrows()],
+            areas=areas, people={k.replace("_", " "): f"{v:,}"
+                                 for k, v in summary["people"].items()}))
+    return out
 
 
 def _profiles(pack: PlanningPack) -> list[dict]:

@@ -22,6 +22,10 @@ XLSX_RATIO_FROM_BYTES = 100 << 20
 GPKG_MAX_FIELDS = 1998
 #: Ways of moving people from small areas to planning areas (see :mod:`assetmap.demand`).
 AGGREGATIONS = ("auto", "best_fit", "apportion", "area")
+#: Location-allocation problems (``assetmap plan``): max cover, p-median, set cover.
+PROBLEMS = ("cover", "median", "setcover")
+#: Whose demand a plan serves: residents, children, or children weighted by deprivation.
+DEMANDS = ("residents", "children", "deprived-children")
 #: Class break schemes of map shading: name -> mapclassify classifier.
 SCHEMES = {"quantiles": "Quantiles", "natural_breaks": "FisherJenks",
            "equal_interval": "EqualInterval"}

@@ -239,6 +239,13 @@ category = "GP practice"      # residents within 1,600 m
 [[analyse]]
 category = "School"           # children (0-15) within 1,600 m
 
+[[plan]]                      # where would 3 more practices reach the most people?
+category = "GP practice"      # (schools stand in for candidate venues here)
+candidates = [{schools}]
+problem = "cover"
+k = 3
+demand = "residents"
+
 [gap]
 by = ["aan", "pcn", "ward", "constituency"]
 

@@ -9,6 +9,7 @@ plan opens the sites it chooses. :class:`SiteChange` holds both runs and
 from __future__ import annotations
 
 import difflib
+import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
 COMPARED = ("assets", "coverage_residents_pct", "coverage_children_pct", "distance_median_m",
             "gap_score", "rank")
 _KEYS = ["layer", "code", "name", "category"]
+#: The map's layers of changed sites (change: words after the category, colour): a what-if's
+#: and a snapshot diff's.
+_MARKS = {"opened": ("proposed", "#000000"), "closed": ("closing", "#9e9e9e")}
+_DIFF_MARKS = {"opened": ("opened", "#000000"), "closed": ("closed", "#9e9e9e"),
+               "moved": ("moved", "#6a3d9a")}
 
 
 @dataclass
@@ -42,7 +48,10 @@ class SiteChange:
     (per layer, area and category: each compared measure before, after and its change,
     and residents and children losing or gaining their last site within reach), the gap
     tables ``before`` and ``after``, the ``layers``, the sites ``assets_after``, and a
-    ``summary`` (JSON-ready: objective, optimality, time, reductions, totals)."""
+    ``summary`` (JSON-ready: objective, optimality, time, reductions, totals). A snapshot
+    diff (:func:`assetmap.plans.diff_snapshots`) also has ``matches``: every row of both
+    snapshots with its status (:func:`assetmap.diff.match_snapshots`), a pair's geometry the
+    line from its old place to its new one; its ``sites`` carry ``new_row``."""
 
     sites: gpd.GeoDataFrame
     changes: pd.DataFrame
@@ -52,6 +61,7 @@ class SiteChange:
     assets_after: gpd.GeoDataFrame
     summary: dict
     warnings: list[str] = field(default_factory=list)
+    matches: gpd.GeoDataFrame | None = None
 
 
 def find_sites(sites: pd.DataFrame, names: Sequence[str], *, what: str = "site"
@@ -124,15 +134,22 @@ def write_site_change(result: SiteChange, output: str | Path, *, taxonomy: Taxon
                       map_options: Mapping | None = None) -> list[Path]:
     """``<output>.xlsx`` (sites, changes per area by layer, summary), ``.csv`` (changes),
     ``.gpkg`` (sites, and each layer with its changes), ``.json`` (the summary) and
-    ``.html`` (:func:`change_map`, with ``map_options``)."""
+    ``.html`` (:func:`change_map`, with ``map_options``). A snapshot diff's ``matches`` go
+    to the XLSX, to ``<output>_matches.csv`` and, as lines from old place to new, to the
+    GeoPackage's ``moves`` layer (moved rows)."""
     from .maps import write_map
 
-    to_xlsx, to_csv, to_gpkg, to_json, to_html = site_change_outputs(output)
-    sheets = {"sites": result.sites.drop(columns="geometry"),
+    diff = result.matches is not None
+    to_xlsx, to_csv, to_gpkg, to_json, to_html, *to_matches = site_change_outputs(
+        output, diff=diff)
+    matches = {} if not diff else {"matches": result.matches.drop(columns="geometry")}
+    sheets = {"sites": result.sites.drop(columns="geometry"), **matches,
               **{name: rows.drop(columns="layer")
                  for name, rows in result.changes.groupby("layer", sort=False)},
               "summary": pd.DataFrame(_flat(result.summary), columns=["item", "value"])}
     geo = {"sites": result.sites}
+    if diff:
+        geo["moves"] = result.matches[result.matches["status"] == "moved"]
     for name, layer in result.layers.items():
         rows = result.changes[result.changes["layer"] == name].drop(columns=["layer", "name"])
         geo[name] = layer[["code", "name", "geometry"]].merge(rows, on="code", how="left")
@@ -140,7 +157,8 @@ def write_site_change(result: SiteChange, output: str | Path, *, taxonomy: Taxon
                                   default=_json) + "\n", encoding="utf-8")
     return [write_xlsx(sheets, to_xlsx), write_table(result.changes, to_csv),
             write_geo_layers(geo, to_gpkg), to_json,
-            write_map(change_map(result, taxonomy, **(map_options or {})), to_html)]
+            write_map(change_map(result, taxonomy, **(map_options or {})), to_html),
+            *(write_table(matches["matches"], path) for path in to_matches)]
 
 
 def change_map(result: SiteChange, taxonomy: Taxonomy, *, title: str = "",
@@ -148,38 +166,85 @@ def change_map(result: SiteChange, taxonomy: Taxonomy, *, title: str = "",
                labels: Mapping[str, str] | None = None) -> folium.Map:
     """The change on a map: every layer with its changes, the first shaded by the change in
     coverage; the sites, with the ones opened (``<category> (proposed)``, black) and closed
-    (``<category> (closing)``, grey) in layers of their own; the area newly within reach."""
+    (``<category> (closing)``, grey) in layers of their own; the area newly within reach.
+    A snapshot diff's are ``(opened)``, ``(closed)`` (recategorised into or out of the
+    category too) and ``(moved)`` (purple, with a line from the old place to the new)."""
     from .maps import make_map
 
     label, group = result.summary["category"], result.before["group"].iloc[0]
     layers = {name: layer.merge(result.changes[result.changes["layer"] == name].drop(
         columns=["layer", "name", "category"]), on="code", how="left")
         for name, layer in result.layers.items()}
-    opened = (result.sites["change"] == "opened").to_numpy()
-    marked = result.sites.assign(category=np.where(opened, f"{label} (proposed)",
-                                                   f"{label} (closing)"))
-    kept = result.assets_after.iloc[:len(result.assets_after) - opened.sum()]  # opened: last
+    diff = result.matches is not None
+    marks = _DIFF_MARKS if diff else _MARKS
+    change = result.sites["change"].to_numpy()
+    if diff:  # recategorised: opened or closed for this category
+        into = (result.sites["category"] == label).to_numpy()
+        change = np.where(change == "recategorised", np.where(into, "opened", "closed"),
+                          change)
+    shown_sites = np.isin(change, list(marks))
+    marked = result.sites[shown_sites].assign(category=[
+        f"{label} ({marks[kind][0]})" for kind in change[shown_sites]])
+    if diff:
+        kept = result.assets_after.drop(index=marked["new_row"].dropna().to_numpy(int))
+    else:  # opened: last
+        kept = result.assets_after.iloc[:len(result.assets_after) - (change == "opened").sum()]
     assets = pd.concat([kept, marked], ignore_index=True)
     style = taxonomy.categories[taxonomy.categories["label"] == label].iloc[0]
-    extra = pd.DataFrame([{**style, "label": f"{label} (proposed)", "colour": "#000000"},
-                          {**style, "label": f"{label} (closing)", "colour": "#9e9e9e"}],
-                         index=["proposed", "closing"])
+    extra = pd.DataFrame([{**style, "label": f"{label} ({word})", "colour": colour}
+                          for word, colour in marks.values()],
+                         index=[word for word, _ in marks.values()])
     shown = Taxonomy(pd.concat([taxonomy.categories, extra]), taxonomy.synonyms,
                      taxonomy.abbreviations)
     first = next(iter(layers))
-    return make_map(layers, gpd.GeoDataFrame(assets, geometry="geometry", crs=result.sites.crs),
+    fmap = make_map(layers, gpd.GeoDataFrame(assets, geometry="geometry", crs=result.sites.crs),
                     taxonomy=shown, measure=(first, f"coverage_{group}_pct_change"),
                     scheme="natural_breaks",
-                    coverage=(f"{label} (proposed)", result.summary["threshold_m"])
-                    if opened.any() else None, tiles=tiles, title=title,
+                    coverage=(f"{label} ({marks['opened'][0]})", result.summary["threshold_m"])
+                    if (change == "opened").any() else None, tiles=tiles, title=title,
                     attribution=attribution, labels=labels, category=label)
+    if diff:
+        moves = result.matches[(result.matches["status"] == "moved")
+                               & (result.matches["new_category"] == label)]
+        if len(moves):
+            _add_layer(fmap, _move_layer(moves, f"{label}: moved (old place to new)"))
+    return fmap
 
 
-def site_change_outputs(output: str | Path) -> list[Path]:
-    """The files :func:`write_site_change` writes for ``output`` (its suffix replaced)."""
+def _move_layer(moves: gpd.GeoDataFrame, name: str) -> folium.GeoJson:
+    """Lines from old place to new, in the moved sites' colour (no text: only the layer's
+    escaped name)."""
+    import folium
+
+    from .settings import WEB_CRS
+
+    colour = _DIFF_MARKS["moved"][1]
+    return folium.GeoJson(moves[["geometry"]].to_crs(WEB_CRS).__geo_interface__,
+                          name=html.escape(name), interactive=False,
+                          style_function=lambda f: {"color": colour, "weight": 3,
+                                                    "dashArray": "6 4"})
+
+
+def _add_layer(fmap: folium.Map, layer: folium.Layer) -> None:
+    """Add ``layer`` to a finished map ahead of its layer control (which lists the layers
+    added before it)."""
+    import folium
+
+    layer.add_to(fmap)
+    children = list(fmap._children.items())
+    control = next(i for i, (_, child) in enumerate(children)
+                   if isinstance(child, folium.LayerControl))
+    children.insert(control, children.pop())
+    fmap._children = type(fmap._children)(children)
+
+
+def site_change_outputs(output: str | Path, *, diff: bool = False) -> list[Path]:
+    """The files :func:`write_site_change` writes for ``output`` (its suffix replaced; a
+    snapshot ``diff`` also ``<output>_matches.csv``)."""
     output = Path(output)
-    return [output.with_suffix(suffix)
-            for suffix in (".xlsx", ".csv", ".gpkg", ".json", ".html")]
+    return [*(output.with_suffix(suffix)
+              for suffix in (".xlsx", ".csv", ".gpkg", ".json", ".html")),
+            *([output.with_name(f"{output.stem}_matches.csv")] if diff else [])]
 
 
 def _flat(summary: Mapping, prefix: str = "") -> list[tuple[str, str]]:

@@ -73,6 +73,23 @@ def browser():
         browser.close()
 
 
+def registers_with_groups(data: Path, folder: Path, hostile: list[str], seed: int
+                          ) -> list[Path]:
+    """Real GP practices and schools, and 800 community groups at real Bradford postcodes
+    (``seed`` picks them), the last of them named ``hostile``, with opening times."""
+    import pandas as pd
+
+    postcodes = pd.read_csv(data / "bradford" / "postcodes_bd.csv")
+    sample = postcodes[postcodes["lsoa11cd"].notna()].sample(800, random_state=seed)
+    names = [f"Group {i}" for i in range(len(sample) - len(hostile))] + hostile
+    groups = pd.DataFrame({"Name": names, "Type": "Community group",
+                           "Postcode": sample["postcode"].to_numpy(),
+                           "Opening times": [f"Tuesdays {i % 12 + 1}pm" for i in range(800)]})
+    groups.to_csv(folder / "groups.csv", index=False)
+    return [data / "bradford" / "gp_practices.csv", data / "bradford" / "schools.csv",
+            folder / "groups.csv"]
+
+
 def recorded_page(browser, url: str, *, width: int = 1280, height: int = 800):
     """A new page at ``url`` recording console errors, page errors, every request and
     dialogs (dismissed) in ``page.errors``, ``page.requests`` and ``page.dialogs``."""

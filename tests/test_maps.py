@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import recorded_page
+from conftest import recorded_page, registers_with_groups
 
 import assetmap
 from assetmap.cli.main import cli
@@ -33,16 +33,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "out" / "screenshots"
 def registers(data, tmp_path_factory) -> list[Path]:
     """Real GP practices and schools, and 800 community groups at real postcodes, three of
     them named to attack the page."""
-    folder = tmp_path_factory.mktemp("registers")
-    postcodes = pd.read_csv(data / "bradford" / "postcodes_bd.csv")
-    sample = postcodes[postcodes["lsoa11cd"].notna()].sample(800, random_state=1)
-    names = [f"Group {i}" for i in range(len(sample) - len(HOSTILE))] + HOSTILE
-    groups = pd.DataFrame({"Name": names, "Type": "Community group",
-                           "Postcode": sample["postcode"].to_numpy(),
-                           "Opening times": [f"Tuesdays {i % 12 + 1}pm" for i in range(800)]})
-    groups.to_csv(folder / "groups.csv", index=False)
-    return [data / "bradford" / "gp_practices.csv", data / "bradford" / "schools.csv",
-            folder / "groups.csv"]
+    return registers_with_groups(data, tmp_path_factory.mktemp("registers"), HOSTILE, 1)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import assetmap
 from assetmap import AssetmapError
 
 #: The orchestration modules: they chain the steps; no other library module imports them.
-ORCHESTRATION = ("pipeline", "analyses", "report", "plans")
+ORCHESTRATION = ("pipeline", "analyses", "report", "plans", "nearby")
 PACKAGE = Path(assetmap.__file__).parent
 
 

@@ -101,6 +101,11 @@ def _error(study: Path, text: str) -> str:
      "expected LAYER:COLUMN (ward:gap_score), got 'gap_score'"),
     (("[demand]", "[map]\nmeasure = 'wards:gap_score'\n\n[demand]"), "map.measure",
      "no layer 'wards'; did you mean 'ward'?"),
+    (("[demand]", "[[plan]]\ncategory = 'GP practice'\ncandidates = ['schools.csv']\n\n"
+                  "[demand]"), "plan[1].k", "missing: problem 'cover' needs it"),
+    (("[demand]", "[[plan]]\ncategory = 'GP practice'\ncandidates = ['schools.csv']\n"
+                  "problem = 'pmedian'\nk = 2\n\n[demand]"), "plan[1].problem",
+     "'pmedian'"),
 ])
 def test_each_problem_is_one_line_naming_file_and_key(study, change, key, problem):
     text = MINIMAL.replace(*change)
@@ -235,6 +240,7 @@ def test_init_keeps_hostile_headers_and_names_inside_comments_and_strings(tmp_pa
 def test_the_documented_example_loads(study):
     example = inspect.getdoc(project_module).split("::", 1)[1]
     _hubs(study / "hubs.xlsx")
+    _hubs(study / "venues.xlsx")  # candidate sites of the [[plan]]
     (study / "our_categories.toml").write_text(
         '[categories.family_hub]\nsynonyms = ["hub site"]\n', encoding="utf-8")
     for name in ("localities.gpkg", "networks.csv"):
@@ -245,6 +251,7 @@ def test_the_documented_example_loads(study):
         "ward", "constituency", f"locality={study / 'localities.gpkg'}", "pcn", "aan"]
     assert project.cluster_layers() == {"pcn": "pcn", "aan": "pcn"}
     assert project.suppress.below == 10
+    assert project.plan[0].category == "Family hub site" and project.plan[0].k == 3
 
 
 def test_every_setting_maps_onto_a_real_parameter(study):

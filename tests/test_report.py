@@ -21,7 +21,7 @@ from assetmap.pack import PACK_FILES
 
 #: The demo's planning layers and their areas in the Bradford bundle.
 DEMO_AREAS = {"aan": 4, "pcn": 12, "ward": 30, "constituency": 5}
-SECTIONS = ("headline", "sources", "validation", "gaps", "charts", "map", "method",
+SECTIONS = ("headline", "sources", "validation", "gaps", "charts", "plans", "map", "method",
             "profiles")
 HOSTILE = ["<script>alert(1)</script>", "=HYPERLINK(\"http://x\")", "{{7*7}} Hall",
            "+44 Centre", "@SUM(A1) Club"]
@@ -92,6 +92,8 @@ def test_report_opens_offline_with_every_section_and_a_profile_per_area(report_p
     assert page.locator("#gaps table.gaps").count() == 2 * len(DEMO_AREAS)
     text = page.locator("#headline").inner_text()
     assert "GP practice" in text and "School" in text
+    plan = page.locator("#plans").inner_text()
+    assert "proven optimal" in plan and plan.count("Primary School") >= 3
 
 
 def test_map_in_the_report_shows_the_assets(report_page):
@@ -113,8 +115,9 @@ def test_profile_figures_agree_with_the_workbook(demo):
 
 def test_geopackage_holds_every_layer_styled_for_qgis(demo):
     layers = dict(pyogrio.list_layers(demo / "assetmap.gpkg"))
-    expected = {"assets", *DEMO_AREAS, *(f"{name}_gaps_{category}" for name in DEMO_AREAS
-                                         for category in ("gp_practice", "school"))}
+    expected = {"assets", "plan_1_sites", *DEMO_AREAS, *(
+        f"{name}_gaps_{category}" for name in DEMO_AREAS for category in ("gp_practice",
+                                                                           "school"))}
     assert expected <= set(layers)
     with sqlite3.connect(demo / "assetmap.gpkg") as db:
         styles = dict(db.execute("select f_table_name, styleQML from layer_styles"))
@@ -122,8 +125,8 @@ def test_geopackage_holds_every_layer_styled_for_qgis(demo):
     for name, qml in styles.items():
         renderer = ET.fromstring(qml).find("renderer-v2")
         kind = renderer.get("type")
-        assert kind == ("categorizedSymbol" if name == "assets" else "graduatedSymbol"
-                        if "_gaps_" in name else "singleSymbol"), name
+        assert kind == ("categorizedSymbol" if name in ("assets", "plan_1_sites")
+                        else "graduatedSymbol" if "_gaps_" in name else "singleSymbol"), name
 
 
 def test_config_error_is_one_line_and_writes_nothing(tmp_path, data):

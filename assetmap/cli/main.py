@@ -8,10 +8,13 @@ import click
 
 from ..errors import AssetmapError, AssetmapWarning
 from .clusters import clusters_group
+from .diff import diff_command
+from .finder import finder_command
 from .gaps import gaps_command
 from .init import init_command
 from .join import join_command
 from .map import map_command
+from .near import near_command
 from .options import print_warnings, visible
 from .plan import plan_group
 from .report import demo_command, report_command
@@ -88,5 +91,8 @@ cli.add_command(clusters_group)
 cli.add_command(gaps_command)
 cli.add_command(map_command)
 cli.add_command(plan_group)
+cli.add_command(diff_command)
+cli.add_command(near_command)
+cli.add_command(finder_command)
 cli.add_command(report_command)
 cli.add_command(demo_command)

@@ -103,8 +103,7 @@ def register_options(command):
     """Options for reading and locating registers; they arrive as ``register_kwargs``."""
     options = [
         config_option,
-        click.argument("registers", nargs=-1, required=True,
-                       type=click.Path(dir_okay=False)),
+        click.argument("registers", nargs=-1, required=True, type=click.Path()),
         click.option("-b", "--boundaries", default="bradford", show_default=True,
                      help="Boundary set: a name from boundaries/ or a .toml file. It names the "
                           "layers, the postcode file and the study area."),
