@@ -49,7 +49,7 @@ _PACKAGES = ("assetmap", "geopandas", "shapely", "pyogrio", "pyproj", "pandas", 
 class PlanningPack:
     """One run of a project: the gap result (layers, joined assets, audit, demand), the
     table as published, the clusters drawn, reach by IMD decile, step timings, warnings,
-    and the plans for new sites."""
+    the plans for new sites, and what changed since previous snapshots of registers."""
 
     project: Project
     boundaries: BoundarySet
@@ -60,6 +60,7 @@ class PlanningPack:
     timings: dict[str, float]
     warnings: list[str]
     plans: list[SiteChange] = field(default_factory=list)  # one per [[plan]]
+    changes: list[SiteChange] = field(default_factory=list)  # since previous snapshots
 
     @property
     def categories(self) -> list[str]:
@@ -174,6 +175,11 @@ def write_styled_geopackage(pack: PlanningPack, path: Path) -> Path:
     for i, plan in enumerate(pack.plans, 1):
         frames[f"plan_{i}_sites"] = plan.sites
         styles[f"plan_{i}_sites"] = category_style({plan.summary["category"]: "#000000"})
+    for i, change in enumerate(pack.changes, 1):
+        frames[f"changes_{i}_sites"] = change.sites
+        styles[f"changes_{i}_sites"] = category_style(
+            {"opened": "#000000", "closed": "#9e9e9e", "moved": "#6a3d9a",
+             "renamed": "#1f78b4", "recategorised": "#ff7f00"}, column="change")
     return write_geo_layers(frames, path, styles=styles)
 
 

@@ -26,6 +26,7 @@ Example (every key optional unless marked)::
 
     [[registers]]
     path = "hubs.xlsx"                        # required
+    previous = "hubs_2026-10.xlsx"            # last month's: the report says what changed
     sheet = "Sites"
     header_row = 3
     columns = { type = "Type of Provision", postcode = "Post Code" }  # roles detection missed
@@ -149,6 +150,7 @@ class RegisterConfig:
     category: str | None = None
     all_rows: str | None = None
     fix_postcodes: bool = False
+    previous: Path | None = None  # an earlier snapshot: the report says what changed
     typed: bool = field(default=False, metadata=_meta(internal=True))  # has a type column
 
 
@@ -298,7 +300,7 @@ class Project:
         demand = [] if self.demand is None else [self.demand.population,
                                                  self.demand.deprivation]
         files = [*([self.file] if self.file.is_file() else []), *self.project.taxonomy,
-                 *self.register_paths,
+                 *self.register_paths, *(r.previous for r in self.registers if r.previous),
                  *([Path(self.boundary_set)] if isinstance(self.boundary_set, Path) else []),
                  *(spec.file for spec in bset.layers.values()),
                  self.boundaries.postcodes or bset.postcodes, *self.boundaries.layers.values(),
@@ -313,10 +315,14 @@ class Project:
                     taxonomy=self.taxonomy, use_study_area=bounds.study_area,
                     tolerance=bounds.tolerance)
 
+    def reading_kwargs(self, i: int) -> dict[str, Any]:
+        """How register ``i`` (0-based) is read: sheet, header row, columns, category ..."""
+        return _reading(self.registers[i])
+
     def register_kwargs(self, i: int) -> dict[str, Any]:
         """Keyword arguments reading and locating register ``i`` (0-based):
         ``validate_registers([project.registers[i].path], **project.register_kwargs(i))``."""
-        return dict(self.common_kwargs(), **_reading(self.registers[i]))
+        return dict(self.common_kwargs(), **self.reading_kwargs(i))
 
     def shared_register_kwargs(self, paths: list[str | Path] | None = None) -> dict[str, Any]:
         """Keyword arguments reading ``paths`` (default: every register) in one call, as the

@@ -23,7 +23,7 @@ from .gaps import reach_by_decile
 from .outputs import check_writable, clashes
 from .pack import PlanningPack, pack_outputs, write_pack
 from .pipeline import load_layers, validate_registers
-from .plans import plan_sites
+from .plans import diff_snapshots, plan_sites
 from .progress import Progress, no_progress
 from .project import Project
 
@@ -85,9 +85,34 @@ def planning_pack(project: Project, *, progress: Progress = no_progress) -> Plan
         with step(f"Planning new sites ({i}: {config.problem}, {config.category})"):
             plans.append(_plan(project, config, assets, audit, located,
                                {n: layers[n] for n in project.gap.by}, bset))
+    changes = []
+    by = {n: layers[n] for n in project.gap.by}
+    for i, register in enumerate(project.registers):
+        if register.previous is None:
+            continue
+        analysed = set(gaps.table["category"])
+        for label in [c for c in dict.fromkeys(located[i][0]["category"].dropna())
+                      if c in analysed]:
+            with step(f"Comparing {register.path.name} with {register.previous.name} "
+                      f"({label})"):
+                changes.append(_changes(project, i, label, located[i][0], by, bset))
     warnings = [warning for result in clusters.values() for warning in result.warnings]
     return PlanningPack(project, bset, gaps, published, clusters, reach, timings,
-                        warnings + gaps.warnings, plans)
+                        warnings + gaps.warnings, plans, changes)
+
+
+def _changes(project: Project, i: int, label: str, current, by, bset):
+    """:func:`assetmap.diff_snapshots` of register ``i``'s previous snapshot (read as it
+    is) and its located rows, for one category."""
+    options = {k: v for k, v in project.analysis_kwargs().items()
+               if k not in ("category", "threshold", "capacity")}
+    reading = {k: v for k, v in project.reading_kwargs(i).items() if k != "category"}
+    threshold = next((item.threshold for item in project.analyse if item.category == label),
+                     None)
+    return diff_snapshots([project.registers[i].previous], current, category=label,
+                          threshold=threshold, by=by, boundaries=bset,
+                          postcodes=project.boundaries.postcodes, taxonomy=project.taxonomy,
+                          tolerance=project.boundaries.tolerance, **options, **reading)
 
 
 def _plan(project: Project, config, assets, audit, located, layers, bset):

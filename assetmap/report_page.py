@@ -57,7 +57,7 @@ def render_report(pack: PlanningPack, map_page: str) -> str:
         headline=_headline(pack), sources=_sources(pack), validation=_validation(pack),
         tables=_tables(pack), charts=_charts(pack), map_page=map_page,
         method=pack.gaps.method.to_numpy().tolist(), profiles=_profiles(pack),
-        plans=_plans(pack),
+        plans=_plans(pack), changes=_changes(pack),
         suppressed=SUPPRESSED, suppress_below=pack.project.suppress.below,
         warnings=pack.warnings)
 
@@ -177,11 +177,31 @@ def _plans(pack: PlanningPack) -> list[dict]:
                        figure(summary["objective_after"], "population")),
             proof="proven optimal" if summary["optimal"] else
                   f"not proven: gap {summary['gap']:.2%}",
-            seconds=f"{summary['seconds']:.2f}",
             sites=[(int(r["order"]), r["name"], r["id"], figure(r["gain"], "population"))
                    for _, r in plan.sites.iterrows()],
             areas=areas, people={k.replace("_", " "): f"{v:,}"
                                  for k, v in summary["people"].items()}))
+    return out
+
+
+def _changes(pack: PlanningPack) -> list[dict]:
+    """Each comparison with a previous snapshot: rows by status, the changed sites, and per
+    layer the areas whose gap score changed most."""
+    out = []
+    for change in pack.changes:
+        summary, rows = change.summary, change.changes
+        moved = rows[rows["gap_score_change"].abs() > 0.05]
+        areas = [(pack.layer_label(layer), r["name"], figure(r["gap_score_before"]),
+                  figure(r["gap_score_after"]), figure(r["gap_score_change"]))
+                 for layer, part in moved.groupby("layer", sort=False)
+                 for _, r in part.reindex(part["gap_score_change"].abs().sort_values(
+                     ascending=False).index).head(5).iterrows()]
+        out.append(dict(
+            category=summary["category"], rows=summary["rows"],
+            sites=[(r["change"], r["name"], "" if pd.isna(r.get("moved_m")) else
+                    figure(r["moved_m"], "distance_median_m"), r.get("notes") or "")
+                   for _, r in change.sites.iterrows()],
+            areas=areas))
     return out
 
 

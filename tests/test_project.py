@@ -241,6 +241,7 @@ def test_the_documented_example_loads(study):
     example = inspect.getdoc(project_module).split("::", 1)[1]
     _hubs(study / "hubs.xlsx")
     _hubs(study / "venues.xlsx")  # candidate sites of the [[plan]]
+    _hubs(study / "hubs_2026-10.xlsx")  # the previous snapshot
     (study / "our_categories.toml").write_text(
         '[categories.family_hub]\nsynonyms = ["hub site"]\n', encoding="utf-8")
     for name in ("localities.gpkg", "networks.csv"):

@@ -232,3 +232,24 @@ def test_pdf_has_a_page_per_profile_after_the_report(demo, tmp_path, browser):
     pdf = (tmp_path / "pack" / "report.pdf").read_bytes()
     boxes = set(re.findall(rb"/MediaBox \[([^]]*)\]", pdf))
     assert {tuple(round(float(v)) for v in box.split()) for box in boxes} == {(0, 0, 595, 842)}
+
+
+def test_a_previous_snapshot_shows_what_changed(tmp_path, data):
+    """GP practices against last month's list: two practices were not on it (opened), one
+    listed then is gone (closed); the report and the GeoPackage say so."""
+    current = data / "bradford" / "gp_practices.csv"
+    old = pd.read_csv(current, dtype=str)
+    gone = old.iloc[[5]].assign(practice_code="Z99999", practice_name="OLD MILL SURGERY")
+    pd.concat([old.iloc[2:], gone]).to_csv(tmp_path / "gp_last_month.csv", index=False)
+    previous = tmp_path / "gp_last_month.csv"
+    project = _project(tmp_path, data, [current],
+                       f'category = "GP practice"\nprevious = "{previous}"',
+                       '\n[[analyse]]\ncategory = "GP practice"\n')
+    result = run("report", "-c", str(project), "-o", str(tmp_path / "pack"))
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "pack" / "report.html").read_text()
+    section = page[page.index('<section id="changes">'):page.index('<section id="map">')]
+    assert section.count("<td>opened</td>") == 2 and section.count("<td>closed</td>") == 1
+    assert "OLD MILL SURGERY" in section
+    sites = pyogrio.read_dataframe(tmp_path / "pack" / "assetmap.gpkg", layer="changes_1_sites")
+    assert sorted(sites["change"]) == ["closed", "opened", "opened"]
