@@ -31,6 +31,18 @@ _POLYGONAL = [3, 6]  # shapely type ids of Polygon and MultiPolygon
 
 
 @dataclass(frozen=True)
+class AreaTable:
+    """Areas made of a layer's features by a lookup table (``[layers.NAME.areas]``): each
+    feature's code, found in the ``key`` column, goes to the area of the ``code`` and
+    ``name`` columns (local authority districts from LSOAs with the IMD table)."""
+
+    table: Path
+    key: str
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     """Where a boundary layer's file is and which columns hold the area code and name."""
 
@@ -41,6 +53,8 @@ class LayerSpec:
     label: str = ""
     layer: str | None = None
     crs: str | None = None  # assumed when the file declares none
+    where: str | None = None  # an OGR SQL filter on the features ("lsoa11cd LIKE 'E%'")
+    areas: AreaTable | None = None
 
 
 @dataclass(frozen=True)
@@ -91,13 +105,25 @@ def load_boundary_set(name_or_path: str | Path = "bradford",
     layers = {
         key: LayerSpec(name=key, file=base / entry["file"], code=entry.get("code"),
                        name_column=entry.get("name"), label=entry.get("label", key),
-                       layer=entry.get("layer"), crs=entry.get("crs"))
+                       layer=entry.get("layer"), crs=entry.get("crs"), where=entry.get("where"),
+                       areas=_area_table(entry.get("areas"), base, key, path))
         for key, entry in entries.items()
     }
     return BoundarySet(
         name=spec.get("name", path.stem), layers=layers, study_area=spec.get("study_area"),
         postcodes=base / spec["postcodes"] if spec.get("postcodes") else None,
         attribution=list(spec.get("attribution", [])))
+
+
+def _area_table(entry, base: Path, key: str, path: Path) -> AreaTable | None:
+    """``[layers.NAME.areas]``: table, key, code and name, all required."""
+    if entry is None:
+        return None
+    fields = ("table", "key", "code", "name")
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in fields):
+        raise AssetmapError(f"[layers.{key}.areas] needs table, key, code and name (text)",
+                            file=path)
+    return AreaTable(base / entry["table"], entry["key"], entry["code"], entry["name"])
 
 
 def as_boundary_set(value: str | Path | BoundarySet) -> BoundarySet:
@@ -144,7 +170,8 @@ def load_layer(
         raise AssetmapError("boundary file not found", file=path)
     refuse_special_file(path)
     try:
-        frame = gpd.read_file(path, layer=spec.layer, engine=engine)
+        frame = gpd.read_file(path, layer=spec.layer, engine=engine,
+                              **({"where": spec.where} if spec.where else {}))
     except Exception as exc:
         raise AssetmapError(f"cannot read as a boundary layer ({first_line(exc)})",
                             file=path) from None
@@ -170,9 +197,14 @@ def load_layer(
     layer = gpd.GeoDataFrame(
         {"code": frame[code].astype(str).to_numpy(), "name": frame[name].astype(str).to_numpy()},
         geometry=np.asarray(geometry), crs=crs)
+    if spec.areas is not None:
+        layer = _areas_of(layer, spec.areas)
     parts = len(layer)
     shared = layer["code"][layer["code"].duplicated()].unique()
-    if len(shared):  # one area stored as several features
+    if spec.areas is not None:
+        layer = layer.dissolve("code", as_index=False, aggfunc={"name": "first"})[
+            ["code", "name", "geometry"]]
+    elif len(shared):  # one area stored as several features
         warn(f"features sharing a code are merged into one area ({len(shared)} codes, "
              f"{parts - layer['code'].nunique()} features merged): {_listed(shared)}",
              file=path)
@@ -184,6 +216,32 @@ def load_layer(
     layer.attrs.update(source=str(path), repaired=repaired, merged=parts - len(layer),
                        dropped=dropped, layer=spec.name)
     return layer
+
+
+def _areas_of(layer: gpd.GeoDataFrame, areas: AreaTable) -> gpd.GeoDataFrame:
+    """The features re-coded to the areas the table puts them in (to be dissolved); those
+    not in the table are left out, with a warning."""
+    if not areas.table.exists():
+        raise AssetmapError("area table not found", file=areas.table)
+    try:
+        table = pd.read_csv(areas.table, dtype=str, keep_default_na=False,
+                            usecols=[areas.key, areas.code, areas.name])
+    except ValueError as exc:
+        raise AssetmapError(f"cannot read the area table ({first_line(exc)})",
+                            file=areas.table) from None
+    lookup = table.drop_duplicates(areas.key).set_index(areas.key)
+    found = layer["code"].isin(lookup.index).to_numpy()
+    if not found.any():
+        raise AssetmapError(f"no feature's code is in column {areas.key!r}",
+                            file=areas.table)
+    if not found.all():
+        warn(f"{(~found).sum():,} features are in no area of the table and are left out: "
+             f"{_listed(layer['code'].to_numpy()[~found])}", file=areas.table)
+    layer = layer[found]
+    rows = lookup.loc[layer["code"]]
+    return gpd.GeoDataFrame({"code": rows[areas.code].to_numpy(),
+                             "name": rows[areas.name].to_numpy()},
+                            geometry=layer.geometry.to_numpy(), crs=layer.crs)
 
 
 def _drop_missing(frame: gpd.GeoDataFrame, code: str, path: Path

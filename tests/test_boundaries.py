@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -237,3 +238,32 @@ def test_a_folder_named_like_a_boundary_set_is_a_one_line_error(tmp_path):
     (tmp_path / "set.toml").mkdir()
     with pytest.raises(AssetmapError, match=r"set\.toml: cannot read the boundary set"):
         load_boundary_set(tmp_path / "set.toml")
+
+
+def test_districts_are_dissolved_from_lsoas_by_the_imd_table(data):
+    """England's local authority districts: its 32,844 LSOAs (the Welsh ones filtered out
+    by the layer's `where`) dissolved by the district code of the IMD 2019 table."""
+    england = load_boundary_set("england", data)
+    lsoa = load_layer(england.spec("lsoa"))
+    lad = load_layer(england.spec("lad"))
+    assert len(lsoa) == 32_844 and lsoa["code"].str.startswith("E").all()
+    table = pd.read_csv(data / "national" / "imd2019_lsoa_england.csv.gz", dtype=str)
+    assert sorted(lad["code"]) == sorted(table["Local Authority District code (2019)"].unique())
+    assert len(lad) == 317 and lad.geometry.is_valid.all()
+    bradford = lad[lad["code"] == "E08000032"].iloc[0]
+    assert bradford["name"] == "Bradford"
+    inside = lsoa[lsoa["code"].isin(table.loc[table["Local Authority District code (2019)"]
+                                              == "E08000032", "LSOA code (2011)"])]
+    assert bradford.geometry.area == pytest.approx(inside.geometry.area.sum(), rel=1e-6)
+
+
+def test_an_area_table_missing_a_column_is_one_line(data, tmp_path):
+    table = tmp_path / "areas.csv"
+    table.write_text("lsoa,district\nE01000001,E09000001\n", encoding="utf-8")
+    path = tmp_path / "mine.toml"
+    path.write_text(f'[layers.lad]\nfile = "{data / "bradford" / "lsoa.geojson"}"\n'
+                    f'[layers.lad.areas]\ntable = "{table}"\nkey = "lsoa"\n'
+                    'code = "district"\nname = "district_name"\n', encoding="utf-8")
+    with pytest.raises(AssetmapError) as error:
+        load_layer(load_boundary_set(path).spec("lad"))
+    assert "cannot read the area table" in str(error.value) and "\n" not in str(error.value)
