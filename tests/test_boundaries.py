@@ -96,7 +96,7 @@ def test_a_wrong_code_column_is_an_error_naming_the_column(data):
 
 
 def test_an_unknown_boundary_set_is_an_error_listing_the_known_sets(data):
-    with pytest.raises(AssetmapError, match="known sets are bradford, gb"):
+    with pytest.raises(AssetmapError, match="known sets are bradford, england, gb"):
         load_boundary_set("leeds", data)
 
 
