@@ -161,14 +161,14 @@ def count_by_area(
     """
     category = joined["category"].fillna("(no category)") if "category" in joined else \
         pd.Series("(no category)", index=joined.index)
-    columns = list(categories or []) + sorted(set(category) - set(categories or []))
+    columns = list(categories or []) + sorted(set(category.unique()) - set(categories or []))
     tables = []
     for name, layer in layers.items():
         if f"{name}_code" not in joined:
             raise AssetmapError(f"the assets are not joined to layer {name!r} (no column "
                                 f"{name}_code): join them first")
-        counts = pd.crosstab(joined[f"{name}_code"], category).reindex(
-            index=layer["code"], columns=columns, fill_value=0)
+        counts = category.groupby([joined[f"{name}_code"], category]).size().unstack(
+            fill_value=0).reindex(index=layer["code"], columns=columns, fill_value=0)
         counts["total"] = counts.sum(axis=1)
         table = layer[["code", "name"]].reset_index(drop=True).join(
             counts.reset_index(drop=True))

@@ -10,7 +10,7 @@ the same name at the same place), are rejected too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -40,6 +40,8 @@ _PARTNERS = {"easting": "northing", "northing": "easting", "latitude": "longitud
 _NO_ID = ("n/a", "na", "none", "tbc", "unknown", "null")
 #: A column playing no role whose cells name categories at least this often looks like types.
 TYPE_SHARE = 0.5
+#: A postcode index, a function giving it when first needed, or none.
+Postcodes = PostcodeIndex | Callable[[], PostcodeIndex] | None
 #: Column names a GeoPackage reserves; register columns so named get " (register)".
 _RESERVED = ("fid", "geometry")
 
@@ -47,7 +49,7 @@ _RESERVED = ("fid", "geometry")
 def load_assets(
     paths: Sequence[str | Path],
     *,
-    postcodes: PostcodeIndex | None = None,
+    postcodes: Postcodes = None,
     study_area: shapely.Geometry | None = None,
     taxonomy: Taxonomy | None = None,
     category: str | None = None,
@@ -117,13 +119,16 @@ def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
                      f"choose with --column type=\"{column}\"", file=register.path,
                      column=column)
         matched = classify(pd.Series(assets["type"].to_numpy(), index=rows), taxonomy)
-        quoted = "type '" + assets["type"].to_numpy() + "'"
-        match, suggested = matched["match"], matched["suggestions"]
+        noted = np.flatnonzero((matched["match"] != "exact").to_numpy())  # notes for these
+        some = matched.iloc[noted]
+        quoted = "type '" + assets["type"].iloc[noted].to_numpy() + "'"
+        match, suggested = some["match"], some["suggestions"]
         closest = np.where(suggested != "", " (closest: " + suggested + ")", "")
-        note = np.select(
+        note = np.full(len(rows), "", dtype=object)
+        note[noted] = np.select(
             [match.isin(["fuzzy", "reading"]), match == "ambiguous", match == "unknown",
              match == "blank"],
-            [quoted + " read as '" + matched["category"].astype(str) + "'",
+            [quoted + " read as '" + some["category"].astype(str) + "'",
              quoted + " names several categories (" + suggested + "): no category",
              quoted + " is not in the taxonomy: no category" + closest,
              "no type: no category"], "")
@@ -172,7 +177,7 @@ def known_category(text: str, taxonomy: Taxonomy) -> str:
 def locate(
     register: Register,
     *,
-    postcodes: PostcodeIndex | None = None,
+    postcodes: Postcodes = None,
     study_area: shapely.Geometry | None = None,
     tolerance: float = EDGE_TOLERANCE_M,
     crs: str = WORK_CRS,
@@ -185,7 +190,8 @@ def locate(
     register
         As read by :func:`assetmap.read_register`.
     postcodes
-        Index for rows located by postcode only.
+        Index for rows located by postcode only, or a function giving it (called only
+        when some row needs it: :meth:`PostcodeIndex.loader`).
     study_area
         Outline (in ``crs``); rows further than ``tolerance`` metres outside are rejected.
     crs
@@ -277,14 +283,15 @@ class _Rows:
         """Easting/northing; columns whose every value is GB degrees are read as
         longitude/latitude instead, and the rows so located say so."""
         e_text, n_text = register.column("easting"), register.column("northing")
-        if _all_degrees(_number(e_text, register.delimiter),
-                        _number(n_text, register.delimiter)):
+        e, n = _number(e_text, None), _number(n_text, None)  # metres: commas group thousands
+        decimal_commas = register.delimiter == ";"  # as degrees may be written there
+        if _all_degrees(*((_number(e_text, ";"), _number(n_text, ";")) if decimal_commas
+                          else (e, n))):
             self.by_degrees(n_text, e_text, register.delimiter)
             columns = f"{register.roles['easting']}/{register.roles['northing']}"
             self.note((self.method == "latitude/longitude").to_numpy(),
                       f"{columns} read as longitude/latitude")
             return
-        e, n = _number(e_text, None), _number(n_text, None)  # metres: commas group thousands
         usable = _in_range(e, *_GRID["easting"]) & _in_range(n, *_GRID["northing"])
         self.take(usable, e, n, "easting/northing")
         given = (e_text != "") | (n_text != "")
@@ -316,32 +323,48 @@ class _Rows:
                 self.fail(given, pd.Series(f"{role} given but no {partner} column",
                                            index=given.index))
 
-    def by_postcode(self, register: Register, index: PostcodeIndex | None,
-                    fix: bool = False) -> None:
+    def by_postcode(self, register: Register, index: Postcodes, fix: bool = False) -> None:
         """Postcodes looked up in the index; near misses (:meth:`PostcodeIndex.near_misses`)
-        are suggested in the reason, or taken with a note when ``fix``."""
+        are suggested in the reason, or taken with a note when ``fix``.
+
+        Only rows not located yet are looked up (with ``fix``, every row with a postcode,
+        which a near miss may correct): a function giving the index is called only then.
+        """
         raw = register.column("postcode")
         self.postcode = normalise_postcodes(raw)
-        given = (self.postcode != "").to_numpy()
+        wanted = (self.postcode != "").to_numpy() & ((self.method == "").to_numpy() | fix)
+        if not wanted.any():
+            return
+        index = index() if callable(index) else index
+        rows = np.flatnonzero(wanted)
+
+        def spread(values, fill):  # values of the wanted rows, as an array of every row
+            out = np.full(len(wanted), fill, dtype=object if isinstance(fill, str) else None)
+            out[rows] = np.asarray(values)
+            return out
+
+        raw, postcode = raw.iloc[rows], self.postcode.iloc[rows]
         quoted = "'" + raw + "'"
         near = pd.Series([[]] * len(raw), index=raw.index, dtype=object) if index is None \
-            else index.near_misses(self.postcode)
+            else index.near_misses(postcode)
         meant = near.str.join(" or ")
         hint = np.where(meant != "", " (did you mean " + meant + "?)", "")
-        fixed = given & (near.str.len() == 1).to_numpy() & fix
-        self.note(fixed, "postcode " + quoted + " read as " + meant)
-        self.postcode = self.postcode.where(~fixed, meant)
-        well = is_well_formed(self.postcode).to_numpy()
-        self.fail(given & ~well, "malformed postcode " + quoted + hint)
+        fixed = (near.str.len() == 1).to_numpy() & fix
+        self.note(spread(fixed, False), spread("postcode " + quoted + " read as " + meant, ""))
+        postcode = postcode.where(~fixed, meant)
+        self.postcode.iloc[rows] = postcode.to_numpy()
+        well = is_well_formed(postcode).to_numpy()
+        self.fail(spread(~well, False), spread("malformed postcode " + quoted + hint, ""))
         if index is None:
-            self.fail(given, pd.Series("no postcode file to look postcodes up in",
-                                       index=raw.index))
+            self.fail(wanted, pd.Series("no postcode file to look postcodes up in",
+                                        index=self.postcode.index))
             return
-        x, y, found = index.lookup(self.postcode.where(well, ""))
-        usable = given & well & found & np.isfinite(x)
-        self.take(usable, x, y, "postcode")
-        self.fail(given & ~found, "unknown postcode " + quoted + hint)
-        self.fail(given & found & ~usable, "postcode " + quoted + " has no grid reference")
+        x, y, found = index.lookup(postcode.where(well, ""))
+        usable = well & found & np.isfinite(x)
+        self.take(spread(usable, False), spread(x, np.nan), spread(y, np.nan), "postcode")
+        self.fail(spread(~found, False), spread("unknown postcode " + quoted + hint, ""))
+        self.fail(spread(found & ~usable, False),
+                  spread("postcode " + quoted + " has no grid reference", ""))
 
     def reject_unlocated(self) -> None:
         """Rows located by a lower-precedence method note why; unlocated rows are rejected."""
@@ -362,16 +385,24 @@ class _Rows:
                                               for d in km]
 
     def reject_duplicates(self, register: Register) -> None:
+        """Exact copies, then the same ID, then the same name at the same place. Only rows
+        that could be copies are compared: those located at a point another row shares
+        (copies locate alike), and those whose ID another row has."""
         rows = pd.Series(self.reason.index, index=self.reason.index)
-        cells = self.text
+        shared = self.located & pd.DataFrame({"x": self.x, "y": self.y}).duplicated(
+            keep=False).to_numpy()
+        cells = self.text[shared]
         if isinstance(register.frame, gpd.GeoDataFrame):
-            cells = pd.concat([cells, register.frame.geometry.to_wkb(hex=True)], axis=1)
-        same_row = _first_of_groups(rows, pd.util.hash_pandas_object(cells, index=False),
-                                    self.located)
-        self._reject_copies(same_row, "exact duplicate of row ")
+            cells = pd.concat([cells, register.frame.geometry[shared].to_wkb(hex=True)], axis=1)
+        hashes = np.zeros(len(rows), dtype=np.uint64)
+        hashes[shared] = pd.util.hash_pandas_object(cells, index=False).to_numpy()
+        self._reject_copies(_first_of_groups(rows, hashes, shared), "exact duplicate of row ")
         ids = register.column("id").str.strip().str.casefold()
-        real = ids.str.contains(r"[^\W_]") & ~ids.isin(_NO_ID)  # a letter or digit
-        same_id = _first_of_groups(rows, ids, self.located & real.to_numpy())
+        repeated = np.flatnonzero(self.located & ids.duplicated(keep=False).to_numpy())
+        some = ids.iloc[repeated]
+        real = np.zeros(len(rows), dtype=bool)  # a letter or digit, not a placeholder
+        real[repeated] = (some.str.contains(r"[^\W_]") & ~some.isin(_NO_ID)).to_numpy()
+        same_id = _first_of_groups(rows, ids, self.located & real)
         self._reject_copies(same_id, "same ID as row ")
         self._reject_copies(self._same_name_and_place(register, rows),
                             "same name and location as row ")
@@ -467,8 +498,13 @@ def _all_degrees(x: np.ndarray, y: np.ndarray) -> bool:
 def name_key(names: pd.Series) -> pd.Series:
     """Names as compared (duplicates, sites named in a what-if): accents, case,
     punctuation and spacing ignored."""
-    plain = names.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
-    return plain.str.casefold().str.replace(r"[^0-9a-z]", "", regex=True)
+    plain = names.str.lower().to_numpy(dtype=object, copy=True)  # ASCII: NFKD changes nothing
+    other = names.str.isascii().eq(False).to_numpy()
+    if other.any():
+        plain[other] = names[other].str.normalize("NFKD").str.encode("ascii", "ignore").str.decode(
+            "ascii").str.casefold().to_numpy(dtype=object)
+    return pd.Series(plain, index=names.index).str.replace(
+        r"[^0-9a-z]", "", regex=True)
 
 
 def _first_of_groups(rows: pd.Series, keys, mask: np.ndarray) -> pd.Series:

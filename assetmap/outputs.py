@@ -41,6 +41,8 @@ _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 #: that starts, after whitespace, with ``= + - @`` and is not a plain number.
 _FORMULA = re.compile(rf"(?:^|(?<=[{_BREAKS}]))(?={_LEAD}[=+\-@])"
                       rf"(?!{_LEAD}{_NUMBER}(?:[{_BREAKS}]|$))")
+#: A cell :func:`_defuse` may change holds one of these (a formula sign, NUL, tab or CR).
+_RISKY = re.compile(r"[=+\-@\x00\t\r]")
 #: Our temporaries: ``.assetmap-<pid>-...`` (staging folders and files, journals included).
 _TEMP_PREFIX = ".assetmap-"
 #: ``gpkg_contents.last_change`` of every GeoPackage written: fixed, so that the same frames
@@ -236,10 +238,16 @@ def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _defuse(text: pd.Series) -> pd.Series:
-    """Text made safe line by line (see :func:`defuse_formulas`)."""
-    text = text.str.replace("\x00", "", regex=False)
-    text = text.where(~text.str.startswith(("\t", "\r")), "'" + text)
-    return text.str.replace(_FORMULA, "'", regex=True)
+    """Text made safe line by line (see :func:`defuse_formulas`); only cells holding a
+    character that could need it (:data:`_RISKY`, a cheap test) go through the rules."""
+    risky = text.str.contains(_RISKY).to_numpy(dtype=bool)
+    if not risky.any():
+        return text
+    part = text[risky].str.replace("\x00", "", regex=False)
+    part = part.where(~part.str.startswith(("\t", "\r")), "'" + part)
+    safe = text.to_numpy(dtype=object, copy=True)
+    safe[risky] = part.str.replace(_FORMULA, "'", regex=True).to_numpy()
+    return pd.Series(safe, index=text.index, name=text.name)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -96,10 +96,8 @@ def validate_registers(
     """
     bset = as_boundary_set(boundaries)
     postcode_file = postcodes or bset.postcodes
-    index = None
-    if postcode_file is not None:
-        progress(f"Loading postcodes from {Path(postcode_file).name}")
-        index = PostcodeIndex.from_file(postcode_file)
+    index = None if postcode_file is None else PostcodeIndex.loader(postcode_file,
+                                                                    announce=progress)
     if not use_study_area:
         study_area = None
     elif study_area is None and bset.study_area:
@@ -192,7 +190,7 @@ def join_registers(
                                      tolerance=tolerance, **validate_options)
     progress("Joining assets to layers")
     joined = join(assets, loaded, tolerance=tolerance)
-    present = set(joined["category"].dropna())
+    present = set(joined["category"].dropna().unique())
     counts = count_by_area(joined, loaded,
                            categories=[c for c in taxonomy.labels() if c in present])
     return JoinResult(joined, audit, counts, loaded)

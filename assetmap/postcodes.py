@@ -9,7 +9,9 @@ vectorised binary search.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,11 +121,7 @@ class PostcodeIndex:
             Keep the built index under ``$ASSETMAP_CACHE_DIR`` (default ``~/.cache/assetmap``).
         """
         path = Path(path)
-        if not path.exists():
-            raise AssetmapError("postcode file not found", file=path)
-        files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
-        if not files:
-            raise AssetmapError("folder holds no CSV files", file=path)
+        files = _postcode_files(path)
         cached = _cache_file(files, columns) if cache else None
         if cached is not None and cached.exists():
             with np.load(cached) as saved:
@@ -133,6 +131,23 @@ class PostcodeIndex:
         if cached is not None:
             _save_atomically(cached, index)
         return index
+
+    @classmethod
+    def loader(cls, path: str | Path, *, announce: Callable[[str], None] | None = None,
+               **options) -> Callable[[], PostcodeIndex]:
+        """A function giving :meth:`from_file`'s index, built (or loaded) on its first call
+        only, so that registers located by coordinates never wait for it. The file is
+        checked now (its columns, from its first lines); ``announce`` is told when the
+        index is loaded."""
+        for file in _postcode_files(Path(path)):
+            _layout(file, options.get("columns"))
+
+        @functools.cache
+        def load() -> PostcodeIndex:
+            if announce is not None:
+                announce(f"Loading postcodes from {Path(path).name}")
+            return cls.from_file(path, **options)
+        return load
 
     @classmethod
     def _from_table(cls, table: pd.DataFrame, path: Path) -> PostcodeIndex:
@@ -150,32 +165,50 @@ class PostcodeIndex:
         return cls(keys, x, y)
 
 
+def _postcode_files(path: Path) -> list[Path]:
+    """The CSV files of a postcode file or folder (an error if there are none)."""
+    if not path.exists():
+        raise AssetmapError("postcode file not found", file=path)
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if not files:
+        raise AssetmapError("folder holds no CSV files", file=path)
+    return files
+
+
 def _keys(normalised: pd.Series) -> np.ndarray:
     """Normalised postcodes as the index stores them (8-byte ASCII)."""
     return normalised.str.encode("ascii", errors="replace").to_numpy(dtype="S8")
 
 
-def _read_postcode_csv(path: Path, columns: dict[str, str] | None) -> pd.DataFrame:
+def _layout(path: Path, columns: dict[str, str] | None) -> dict[str, str | int]:
+    """The column of the postcodes and of easting/northing (or latitude/longitude), from
+    the first lines: positions in a headerless Code-Point file, else headers by role."""
     try:
         first = pd.read_csv(path, nrows=1, header=None, dtype=str)
         headerless = bool(first.iloc[0].fillna("").str.match(r"^[A-Z]{1,2}[0-9]").iloc[0])
         if headerless and not columns:
-            table = pd.read_csv(path, header=None, usecols=list(_CODEPOINT_COLUMNS.values()),
-                                dtype={0: str})
-            return table.set_axis(list(_CODEPOINT_COLUMNS), axis=1)
+            return dict(_CODEPOINT_COLUMNS)
         header = pd.read_csv(path, nrows=0).columns
-        roles = detect_roles(header, columns, file=path)
-        coords = ("easting", "northing") if {"easting", "northing"} <= set(roles) else (
-            "latitude", "longitude")
-        if "postcode" not in roles or not set(coords) <= set(roles):
-            raise AssetmapError("needs a postcode column and easting/northing or "
-                                "latitude/longitude columns", file=path)
-        wanted = {roles[r]: r for r in ("postcode", *coords)}
-        table = pd.read_csv(path, usecols=list(wanted), dtype={roles["postcode"]: str})
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise AssetmapError(f"cannot read postcode file ({exc})", file=path) from None
-    table = table.rename(columns=wanted)
-    if coords[0] == "latitude":
+    roles = detect_roles(header, columns, file=path)
+    coords = ("easting", "northing") if {"easting", "northing"} <= set(roles) else (
+        "latitude", "longitude")
+    if "postcode" not in roles or not set(coords) <= set(roles):
+        raise AssetmapError("needs a postcode column and easting/northing or "
+                            "latitude/longitude columns", file=path)
+    return {role: roles[role] for role in ("postcode", *coords)}
+
+
+def _read_postcode_csv(path: Path, columns: dict[str, str] | None) -> pd.DataFrame:
+    layout = _layout(path, columns)
+    try:
+        table = pd.read_csv(path, header=None if layout == _CODEPOINT_COLUMNS else "infer",
+                            usecols=list(layout.values()), dtype={layout["postcode"]: str})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise AssetmapError(f"cannot read postcode file ({exc})", file=path) from None
+    table = table.rename(columns={column: role for role, column in layout.items()})
+    if "latitude" in layout:
         to_grid = pyproj.Transformer.from_crs("EPSG:4326", WORK_CRS, always_xy=True)
         table["easting"], table["northing"] = to_grid.transform(
             table["longitude"].to_numpy(float), table["latitude"].to_numpy(float))

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import itertools
 import re
 import tomllib
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -46,6 +48,10 @@ _BOMS = {codecs.BOM_UTF8: "utf-8-sig", codecs.BOM_UTF16_LE: "utf-16",
 #: CSV delimiters tried, and how many lines are used to choose one.
 _DELIMITERS = ",;\t|"
 _DELIMITER_SEARCH_ROWS = 50
+#: Suffixes read as CSV (also gzipped: ``.csv.gz``).
+_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+#: ``str.strip`` over a whole array of cells at once.
+_STRIP = np.frompyfunc(str.strip, 1, 1)
 
 
 @dataclass
@@ -69,9 +75,11 @@ class Register:
         frame = self.frame
         text = frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) \
             else frame
-        strip = np.frompyfunc(str.strip, 1, 1)  # every cell at once, not column by column
-        return pd.DataFrame(strip(text.astype(str).to_numpy(dtype=object)), index=text.index,
-                            columns=text.columns)
+        try:  # every cell at once; read registers hold text only
+            stripped = _STRIP(text.to_numpy(dtype=object))
+        except TypeError:  # a frame built by hand, with numbers or missing values
+            stripped = _STRIP(text.astype(str).to_numpy(dtype=object))
+        return pd.DataFrame(stripped, index=text.index, columns=text.columns)
 
     def column(self, role: str) -> pd.Series:
         """The cells of the column playing ``role`` (all ``""`` when none does)."""
@@ -159,7 +167,8 @@ def read_register(
         return _read_oruk(path, sheet, roles, header_row)
     encoding = delimiter = None
     merged: list[tuple[int, int, int, int]] = []
-    if suffix in {".csv", ".txt", ".tsv"}:
+    if suffix in _CSV_SUFFIXES or (suffix == ".gz" and path.stem.lower().endswith(
+            tuple(_CSV_SUFFIXES))):
         rows, encoding, delimiter = _csv_rows(path)
     elif suffix in {".xlsx", ".xlsm"}:
         _refuse_zip_bomb(path)
@@ -173,14 +182,16 @@ def read_register(
         frame = _read_ogr(path, sheet)
         return Register(path, frame, detect_roles(frame.columns.drop("geometry"), roles,
                                                   file=path))
-    if not rows or not any(any(cell for cell in row) for row in rows):
+    cells, widths = _grid(rows)
+    del rows  # the cells hold the same text
+    if not cells.size or not (cells != "").any():
         raise AssetmapError("the file is empty", file=path)
-    if header_row is not None and not 1 <= header_row <= len(rows):
-        raise AssetmapError(f"no header row {header_row}: the file has {len(rows)} rows",
+    if header_row is not None and not 1 <= header_row <= len(cells):
+        raise AssetmapError(f"no header row {header_row}: the file has {len(cells)} rows",
                             file=path)
-    header = _find_header(rows) if header_row is None else header_row - 1
-    _fill_merged(rows, merged, header)
-    frame = _table(rows, header)
+    header = _find_header(cells) if header_row is None else header_row - 1
+    _fill_merged(cells, merged, header)
+    frame = _table(cells, widths, header)
     return Register(path, frame, detect_roles(frame.columns, roles, file=path),
                     header_row=header + 1, encoding=encoding, delimiter=delimiter)
 
@@ -198,6 +209,12 @@ def _read_oruk(source: str | Path, sheet: str | None, roles: dict[str, str] | No
 
 def _csv_rows(path: Path) -> tuple[list[list[str]], str, str]:
     data = path.read_bytes()
+    if path.suffix.lower() == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise AssetmapError(f"cannot read as a gzipped CSV ({first_line(exc)})",
+                                file=path) from None
     marked = next((encoding for bom, encoding in _BOMS.items() if data.startswith(bom)), "utf-8")
     for encoding in (marked, "cp1252", "latin-1"):
         try:
@@ -217,7 +234,20 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], str, str]:
                                 "below would be read into one cell: close or remove it",
                                 file=path, row=len(rows) + 1) from None
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return [[cell.strip() for cell in row] for row in rows], encoding, delimiter
+    return rows, encoding, delimiter
+
+
+def _grid(rows: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows as a rectangle of stripped cells (short rows padded with ``""``), and the
+    number of cells each row had."""
+    widths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    width = int(widths.max(initial=0))
+    if (widths != width).any():
+        rows = [row + [""] * (width - len(row)) for row in rows]
+    cells = np.empty((len(rows), width), dtype=object)
+    if cells.size:
+        cells[:] = rows
+    return _STRIP(cells), widths
 
 
 def _delimiter(text: str) -> str:
@@ -264,13 +294,12 @@ def _choose(names: list[str], wanted: str | int | None, kind: str, path: Path) -
     raise AssetmapError(f"no {kind} {wanted!r}; {kind}s are {', '.join(names)}", file=path)
 
 
-def _fill_merged(rows: list[list[str]], merged: list[tuple[int, int, int, int]],
+def _fill_merged(cells: np.ndarray, merged: list[tuple[int, int, int, int]],
                  header: int) -> None:
     """Give every cell of a merged range below the header its top-left value."""
     for left, top, right, bottom in merged:
         if top - 1 > header:
-            for row in rows[top - 1:bottom]:
-                row[left - 1:right] = [rows[top - 1][left - 1]] * (right - left + 1)
+            cells[top - 1:bottom, left - 1:right] = cells[top - 1, left - 1]
 
 
 def _cell_text(value) -> str:
@@ -324,7 +353,7 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(text, geometry=frame.geometry.to_numpy(), crs=WORK_CRS)
 
 
-def _find_header(rows: list[list[str]]) -> int:
+def _find_header(rows: np.ndarray) -> int:
     """Index of the header row: the first that names the most roles.
 
     Title rows and blank rows above the header are passed over. Cells of one letter or
@@ -341,14 +370,16 @@ def _find_header(rows: list[list[str]]) -> int:
     return filled.index(max(filled))
 
 
-def _table(rows: list[list[str]], header: int) -> pd.DataFrame:
-    names = _unique_names(rows[header])
-    body = rows[header + 1:]
-    while body and not any(body[-1]):
-        body.pop()
-    width = max([len(names), *map(len, body)])
+def _table(cells: np.ndarray, widths: np.ndarray, header: int) -> pd.DataFrame:
+    """The rows below the header (trailing blank rows dropped), as wide as the widest of
+    them and the header."""
+    names = _unique_names(list(cells[header, :widths[header]]))
+    body = cells[header + 1:]
+    filled = np.flatnonzero((body != "").any(axis=1))
+    end = filled[-1] + 1 if len(filled) else 0
+    width = int(widths[header:header + 1 + end].max())
     names += [f"column {i + 1}" for i in range(len(names), width)]
-    body = [row + [""] * (width - len(row)) for row in body]
+    body = body[:end, :width]
     index = pd.RangeIndex(header + 2, header + 2 + len(body), name="row")
     return pd.DataFrame(body, columns=names, index=index, dtype=object)
 
