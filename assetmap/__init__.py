@@ -33,6 +33,8 @@ _EXPORTS = {
         "Demand", "Placement", "aggregate_demand", "area_points", "demand_points",
         "locate_demand", "place_demand", "postcode_points", "read_demand"
     ),
+    "distributed": ("DistributedCosts", "client_for", "join_distributed",
+                    "nearest_distributed"),
     "errors": ("AssetmapError",),
     "finder": ("finder_page", "write_finder"),
     "gaps": (

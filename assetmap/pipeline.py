@@ -32,6 +32,8 @@ from .taxonomy import Taxonomy, load_taxonomy
 if TYPE_CHECKING:
     import folium
 
+#: Where the join runs: in this process, or on a dask.distributed cluster.
+ENGINES = ("memory", "dask")
 #: Registers: their files, or located assets (as :func:`validate_registers` returns them).
 Registers = Sequence[str | Path] | gpd.GeoDataFrame
 #: Boundary layers: loaded ones by name, or items naming them (see :func:`layer_spec`).
@@ -169,6 +171,8 @@ def join_registers(
     taxonomy: Taxonomy | None = None,
     tolerance: float = EDGE_TOLERANCE_M,
     crs: str = WORK_CRS,
+    engine: str = "memory",
+    scheduler: str | None = None,
     progress: Progress = no_progress,
     **validate_options,
 ) -> JoinResult:
@@ -176,9 +180,13 @@ def join_registers(
 
     ``paths`` are register files, or located assets with their ``audit``
     (:func:`locate_registers`); ``layers`` loaded layers by name, or items naming them
-    (:func:`load_layers`; default: every layer of the boundary set). Other options as for
+    (:func:`load_layers`; default: every layer of the boundary set). ``engine="dask"`` joins
+    on a ``dask.distributed`` cluster (``scheduler``: its address; default a local one,
+    :func:`assetmap.distributed.client_for`), with the same result. Other options as for
     :func:`validate_registers`.
     """
+    if engine not in ENGINES:
+        raise AssetmapError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")
     bset = as_boundary_set(boundaries)
     taxonomy = taxonomy or load_taxonomy()
     located = isinstance(paths, gpd.GeoDataFrame)
@@ -189,7 +197,13 @@ def join_registers(
                                      crs=crs, study_area=area, progress=progress,
                                      tolerance=tolerance, **validate_options)
     progress("Joining assets to layers")
-    joined = join(assets, loaded, tolerance=tolerance)
+    if engine == "dask":  # the same join, on partitions of the points across a cluster
+        from .distributed import client_for, join_distributed
+
+        with client_for(scheduler) as client:
+            joined = join_distributed(assets, loaded, tolerance=tolerance, client=client)
+    else:
+        joined = join(assets, loaded, tolerance=tolerance)
     present = set(joined["category"].dropna().unique())
     counts = count_by_area(joined, loaded,
                            categories=[c for c in taxonomy.labels() if c in present])

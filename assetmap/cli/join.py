@@ -26,7 +26,15 @@ from .options import (
               help="Assets with their areas: .gpkg (QGIS), .geojson or .csv. Beside it go "
                    "<name>_counts.csv (assets per area and category) and <name>_audit.csv "
                    "(every register row).")
-def join_command(registers, register_kwargs, layers, output) -> None:
+@click.option("--engine", type=click.Choice(["memory", "dask"]), default="memory",
+              show_default=True,
+              help="Where the join runs: in this process, or on a dask.distributed cluster "
+                   "(points partitioned along a Hilbert curve; the same result). Needs "
+                   "pip install 'assetmap[dask]'.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: a running scheduler (tcp://host:8786). Default: a "
+                   "local cluster of 2 workers with bounded memory.")
+def join_command(registers, register_kwargs, layers, output, engine, scheduler) -> None:
     """Join asset registers to boundary layers.
 
     Each asset gets, for every layer, the code and name of the area it lies in and a
@@ -38,16 +46,19 @@ def join_command(registers, register_kwargs, layers, output) -> None:
       assetmap join registers/*.csv --layers ward,constituency,lsoa -o joined.gpkg
       assetmap join sites.xlsx --layers ward,pcn_clusters.gpkg -o sites.csv
       assetmap join gp_practices.csv schools.csv --layers ward,pcn=out/pcn.gpkg
+      assetmap join national.csv.gz -b gb --layers lsoa --engine dask -o national.gpkg
     """
     from ..outputs import check_format, join_outputs, output_set
     from ..pipeline import join_registers, write_join
 
+    if scheduler and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
     written = join_outputs(output)
     check_outputs(written)
     check_format(written[0])
     with progress_status() as progress:
-        result = join_registers(registers, layers=layers, progress=progress,
-                                **register_kwargs)
+        result = join_registers(registers, layers=layers, engine=engine, scheduler=scheduler,
+                                progress=progress, **register_kwargs)
         progress(f"Writing {output}")
         with output_set(written) as staged:
             write_join(result, staged[0])
