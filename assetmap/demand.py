@@ -213,7 +213,9 @@ def _read_table(path: str | Path, codes: np.ndarray, code: str | None) -> _Table
     register = read_register(path)
     text = register.frame.astype(str).apply(lambda column: column.str.strip())
     if code is None:
-        matches = text.isin(set(codes)).sum()
+        known = pd.Index(codes)  # a hash lookup per column: isin on Arrow text is slow
+        matches = text.apply(lambda column: known.get_indexer(
+            column.to_numpy(dtype=object)) >= 0).sum()
         if matches.max() == 0:
             raise AssetmapError(f"no column holds codes of the small-area layer (such as "
                                 f"{codes[0]!r}); name its column", file=register.path)

@@ -346,44 +346,79 @@ def write_xlsx(
     from openpyxl import Workbook
 
     path = Path(path)
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)  # rows streamed: several times faster than cell by cell
     for title, frame in sheets.items():
-        sheet = book.create_sheet(_sheet_title(title, book.sheetnames))
-        top = 1
-        if titles and title in titles:
-            _set_cell(sheet.cell(1, 1), titles[title]).font = _style("title")
-            top = 3
-        _fill_sheet(sheet, frame, top, formats or {}, printable)
+        sheet = book.create_sheet(_sheet_title(title, [s.title for s in book.worksheets]))
+        _fill_sheet(sheet, frame, (titles or {}).get(title), formats or {}, printable)
     with atomic_path(path) as temp:
         _save_fixed(book, temp)
     return path
 
 
-def _fill_sheet(sheet, frame: pd.DataFrame, top: int, formats: Mapping[str, str],
+def _fill_sheet(sheet, frame: pd.DataFrame, title: str | None, formats: Mapping[str, str],
                 printable: bool) -> None:
-    """Write ``frame`` into ``sheet`` with its header in row ``top`` (see :func:`write_xlsx`)."""
+    """Write ``frame`` into a write-only ``sheet``, below ``title`` when given (see
+    :func:`write_xlsx`). Layout (widths, frozen header, filter, print set-up) comes first:
+    a write-only sheet takes it before its rows."""
     from openpyxl.utils import get_column_letter
 
-    for j, column in enumerate(frame.columns, start=1):
-        header = _set_cell(sheet.cell(top, j), str(column))
-        header.font, header.alignment = _style("header"), _style("wrap")
-        cells = _cell_values(frame[column])
+    top = 1 if title is None else 3
+    columns = [_cell_values(frame[column]) for column in frame.columns]
+    widths = []
+    for j, (column, cells) in enumerate(zip(frame.columns, columns, strict=True), start=1):
         longest = max((len(str(v)) for v in cells[:500] if v is not None), default=0)
-        width = min(max(longest, min(len(str(column)), 24), 6) + 2, 60)
-        sheet.column_dimensions[get_column_letter(j)].width = width
-        for i, value in enumerate(cells, start=top + 1):
-            cell = _set_cell(sheet.cell(i, j), value)
-            if str(column) in formats and not isinstance(value, str):
-                cell.number_format = formats[str(column)]
-            elif printable and isinstance(value, str) and len(value) > width - 2:
-                cell.alignment = _style("wrap")
+        widths.append(min(max(longest, min(len(str(column)), 24), 6) + 2, 60))
+        sheet.column_dimensions[get_column_letter(j)].width = widths[-1]
     sheet.freeze_panes = f"A{top + 1}"
     if len(frame.columns):
         sheet.auto_filter.ref = f"A{top}:{get_column_letter(len(frame.columns))}" \
                                 f"{top + len(frame)}"
     if printable:
         _print_setup(sheet, top)
+    if title is not None:
+        sheet.append([_text_cell(sheet, title, font=_style("title"))])
+        sheet.append([])
+    sheet.append([_text_cell(sheet, str(column), font=_style("header"),
+                             alignment=_style("wrap")) for column in frame.columns])
+    shaped = []
+    for column, cells, width in zip(frame.columns, columns, widths, strict=True):
+        number = formats.get(str(column))
+        shaped.append([_shaped(sheet, value, number, printable and width - 2) for value in cells])
+    for row in zip(*shaped, strict=True):
+        sheet.append(row)
+
+
+def _shaped(sheet, value, number_format: str | None, wrap_beyond: int | bool):
+    """A value as a write-only sheet takes it: text as a text cell (never a formula),
+    numbers with ``number_format`` as a cell, anything else as it is."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, str):
+        wrap = wrap_beyond is not False and len(value) > wrap_beyond
+        return _text_cell(sheet, value, alignment=_style("wrap") if wrap else None)
+    if number_format is not None and value is not None:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = number_format
+        return cell
+    return value
+
+
+def _text_cell(sheet, value: str, *, font=None, alignment=None):
+    """Text stored as text: illegal characters dropped, quote-prefixed when it would read as
+    a formula."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)  # "\x0b=1" is stored as "=1"
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    if value.startswith(("\t", "\r")) or _FORMULA.match(value):
+        cell.quotePrefix = True
+    if font is not None:
+        cell.font = font
+    if alignment is not None:
+        cell.alignment = alignment
+    return cell
 
 
 def _style(name: str):
@@ -398,9 +433,10 @@ def _print_setup(sheet, header_row: int) -> None:
     """A4 landscape, one page wide (as many long as needed), the header row on every
     page, gridlines and page numbers."""
     from openpyxl.worksheet.properties import PageSetupProperties
+    from openpyxl.worksheet.worksheet import Worksheet
 
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     sheet.print_title_rows = f"{header_row}:{header_row}"
@@ -439,21 +475,6 @@ def _cell_values(values: pd.Series) -> list:
         else:
             out.append(str(value))
     return out
-
-
-def _set_cell(cell, value):
-    """Put a value in an openpyxl cell; text always as text, never a formula."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # "\x0b=1" is stored as "=1"
-        cell.value = value
-        cell.data_type = "s"
-        if value.startswith(("\t", "\r")) or _FORMULA.match(value):
-            cell.quotePrefix = True
-    else:
-        cell.value = value
-    return cell
 
 
 def _sheet_title(title: str, taken: list[str]) -> str:
