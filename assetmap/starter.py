@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .taxonomy import Taxonomy
 
 #: Files ``assetmap init`` looks at: registers and small-area tables.
-STARTER_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".geojson", ".gpkg")
+STARTER_SUFFIXES = (".csv", ".csv.gz", ".xlsx", ".xlsm", ".geojson", ".gpkg")
 #: A register column naming each site's cluster (``pcn_code``): a cluster layer is proposed.
 _CLUSTER_COLUMN = r"^(?P<name>pcn|cluster|network|locality)[ _]?(code|id)?$"
 
@@ -55,7 +55,8 @@ def starter_project(folder: str | Path) -> str:
     folder = Path(folder)
     taxonomy = load_taxonomy()
     found = _Found()
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in STARTER_SUFFIXES):
+    for path in sorted(p for p in folder.iterdir()
+                       if p.name.lower().endswith(STARTER_SUFFIXES) and p.is_file()):
         try:
             register = read_register(path)
         except AssetmapError as error:

@@ -218,6 +218,17 @@ def test_init_writes_a_starter_that_loads_with_what_it_found(study, data):
     assert written.read_text(encoding="utf-8") == text
 
 
+def test_init_finds_gzipped_tables(data, tmp_path):
+    """England's tables ship as .csv.gz: init takes them as the population and IMD tables."""
+    shutil.copy(data / "bradford" / "gp_practices.csv", tmp_path)
+    for name in ("population_lsoa_england.csv.gz", "imd2019_lsoa_england.csv.gz"):
+        shutil.copy(data / "national" / name, tmp_path)
+    assert CliRunner().invoke(cli, ["init", str(tmp_path)]).exit_code == 0
+    project = load_project(tmp_path / "assetmap.toml")
+    assert project.demand.population.name == "population_lsoa_england.csv.gz"
+    assert project.demand.deprivation.name == "imd2019_lsoa_england.csv.gz"
+
+
 def test_init_in_an_empty_folder_still_loads(tmp_path):
     assert CliRunner().invoke(cli, ["init", str(tmp_path)]).exit_code == 0
     project = load_project(tmp_path / "assetmap.toml")
