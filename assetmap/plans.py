@@ -11,6 +11,7 @@ compares them. With :mod:`assetmap.pipeline`, :mod:`assetmap.analyses` and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
@@ -39,7 +40,7 @@ _GAP_ONLY = ("population", "deprivation", "by", "small_areas", "points", "aggreg
 
 
 def plan_sites(
-    paths: Registers,
+    paths: Registers | GapResult,
     *,
     category: str,
     candidates: Registers,
@@ -56,7 +57,9 @@ def plan_sites(
     **gap_options,
 ) -> SiteChange:
     """New sites of ``category`` among the ``candidates`` (register files or located
-    rows, of any category), the existing sites of ``paths`` kept.
+    rows, of any category), the existing sites of ``paths`` kept: registers, located
+    assets, or a :func:`assetmap.gap_analysis` of them already run (its demand points and
+    placements are used again, not read and placed a second time).
 
     ``problem``: ``cover`` (``k`` sites covering the most ``demand`` within ``threshold``,
     default the category's coverage distance; with ``capacity``, a column of both
@@ -196,8 +199,15 @@ def _before(paths, category: str, threshold: float | None, progress: Progress,
         raise AssetmapError(f"the threshold must be above 0 metres, not {threshold:g}")
     taxonomy: Taxonomy = options.setdefault("taxonomy", None) or load_taxonomy()
     options["taxonomy"] = taxonomy
-    before = gap_analysis(paths, category=category, threshold=threshold, progress=progress,
-                          **options)
+    if isinstance(paths, GapResult):  # its demand, points and placements, measured again
+        table, notes = gap_table(paths.assets, paths.layers, paths.demand, paths.points,
+                                 paths.placements, categories=category, taxonomy=taxonomy,
+                                 threshold=threshold,
+                                 formula=options.get("formula", GapFormula()))
+        before = dataclasses.replace(paths, table=table, warnings=paths.warnings + notes)
+    else:
+        before = gap_analysis(paths, category=category, threshold=threshold,
+                              progress=progress, **options)
     (label,) = resolve_categories(category, taxonomy, before.assets)
     metres = float(before.table.loc[before.table["category"] == label, "threshold_m"].iloc[0])
     return before, label, metres

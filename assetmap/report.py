@@ -83,8 +83,7 @@ def planning_pack(project: Project, *, progress: Progress = no_progress) -> Plan
     plans = []
     for i, config in enumerate(project.plan, 1):
         with step(f"Planning new sites ({i}: {config.problem}, {config.category})"):
-            plans.append(_plan(project, config, assets, audit, located,
-                               {n: layers[n] for n in project.gap.by}, bset))
+            plans.append(_plan(project, config, gaps, located, bset))
     changes = []
     by = {n: layers[n] for n in project.gap.by}
     for i, register in enumerate(project.registers):
@@ -115,9 +114,10 @@ def _changes(project: Project, i: int, label: str, current, by, bset):
                           tolerance=project.boundaries.tolerance, **options, **reading)
 
 
-def _plan(project: Project, config, assets, audit, located, layers, bset):
-    """:func:`assetmap.plan_sites` of one ``[[plan]]``: candidates that are project
-    registers are taken as located already (with their own reading options)."""
+def _plan(project: Project, config, gaps, located, bset):
+    """:func:`assetmap.plan_sites` of one ``[[plan]]`` on the pack's gap analysis:
+    candidates that are project registers are taken as located already (with their own
+    reading options)."""
     paths = [register.path.resolve() for register in project.registers]
     given = [path.resolve() for path in config.candidates]
     candidates, candidate_audit = config.candidates, None
@@ -125,14 +125,11 @@ def _plan(project: Project, config, assets, audit, located, layers, bset):
         mine = [located[paths.index(path)] for path in given]
         candidates = pd.concat([found for found, _ in mine], ignore_index=True)
         candidate_audit = pd.concat([rows for _, rows in mine], ignore_index=True)
-    options = {k: v for k, v in project.analysis_kwargs().items()
-               if k not in ("category", "threshold", "capacity")}
-    return plan_sites(assets, audit=audit, category=config.category, candidates=candidates,
+    return plan_sites(gaps, category=config.category, candidates=candidates,
                       candidate_audit=candidate_audit, problem=config.problem, k=config.k,
                       threshold=config.threshold, target=config.target, demand=config.demand,
-                      capacity=config.capacity, by=layers, boundaries=bset,
-                      postcodes=project.boundaries.postcodes, taxonomy=project.taxonomy,
-                      tolerance=project.boundaries.tolerance, **options)
+                      capacity=config.capacity, boundaries=bset, taxonomy=project.taxonomy,
+                      formula=project.formula())
 
 
 def _reach(gaps) -> pd.DataFrame:

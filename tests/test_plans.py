@@ -153,3 +153,17 @@ def test_plan_from_python_matches_the_command(three_schools, bundle, demand, pcn
     summary = json.loads((three_schools / "plan.json").read_text())
     assert result.summary["objective_after"] == pytest.approx(summary["objective_after"])
     assert np.array_equal(result.sites["order"], [1, 2, 3])
+
+
+def test_a_plan_on_a_gap_analysis_already_run_matches_one_from_files(three_schools, bundle,
+                                                                      demand, pcn):
+    """The report plans on its own gap analysis: the same sites and figures as from files."""
+    gaps = assetmap.gap_analysis([bundle / "gp_practices.csv"], category="GP practice",
+                                 by=["ward", f"pcn={pcn}"], **demand)
+    result = plan_sites(gaps, category="GP practice", candidates=[bundle / "schools.csv"],
+                        k=3, threshold=800, demand="deprived-children")
+    summary = json.loads((three_schools / "plan.json").read_text())
+    assert result.summary["objective_after"] == pytest.approx(summary["objective_after"])
+    changes = pd.read_csv(three_schools / "plan.csv")
+    pd.testing.assert_series_equal(result.changes["children_gaining"].reset_index(drop=True),
+                                   changes["children_gaining"], check_dtype=False)
