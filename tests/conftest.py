@@ -16,6 +16,12 @@ import assetmap
 
 #: Debian's headless Chromium, which the map tests drive through Playwright.
 CHROMIUM = Path("/usr/bin/chromium")
+#: Jinja source typed as data: shown as typed, never evaluated (no 49, no "x", no pid).
+TEMPLATES = ["Sum {{7*7}}", "Cond {% if 1 %}x{% endif %}", "Note {#", "Open {{ here",
+             "Pid {{ cycler.__init__.__globals__.os.getpid() }}"]
+EVALUATED = ["Sum 49", "Cond x", f"Pid {os.getpid()}"]
+#: Markup and script typed as data: shown as text, never run.
+MARKUP = ["<img src=x onerror=alert(1)>", "${alert(1)}`", "</script><script>alert(2)</script>"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: Marker -> fixture whose users get the marker.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from pathlib import Path
 
@@ -14,19 +13,14 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import recorded_page, registers_with_groups
+from conftest import EVALUATED, MARKUP, TEMPLATES, recorded_page, registers_with_groups
 
 import assetmap
 from assetmap.cli.main import cli
 from assetmap.maps import SCHEMES, _AssetLayer, _Legend, make_map, write_map
 from assetmap.pipeline import map_registers
 
-#: Jinja source typed as data: shown as typed, never evaluated (no 49, no "x", no pid).
-TEMPLATES = ["Sum {{7*7}}", "Cond {% if 1 %}x{% endif %}", "Note {#", "Open {{ here",
-             "Pid {{ cycler.__init__.__globals__.os.getpid() }}"]
-EVALUATED = ["Sum 49", "Cond x", f"Pid {os.getpid()}"]
-HOSTILE = ["<img src=x onerror=alert(1)>", "${alert(1)}`", "</script><script>alert(2)</script>",
-           *TEMPLATES]
+HOSTILE = [*MARKUP, *TEMPLATES]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "out" / "screenshots"
 
 @pytest.fixture(scope="module")
