@@ -76,10 +76,7 @@ def plan_sites(
         raise AssetmapError(f"unknown demand {demand!r}; choose {', '.join(DEMANDS)}")
     before, label, metres = _before(paths, category, threshold, progress, gap_options)
     progress("Locating candidate sites")
-    found, _ = locate_registers(candidates, audit=candidate_audit,
-                                boundaries=as_boundary_set(gap_options.get("boundaries",
-                                                                           "bradford")),
-                                crs=gap_options.get("crs", WORK_CRS))
+    found = _candidates(candidates, candidate_audit, gap_options)
     if found.empty:
         raise AssetmapError("no candidate site was located in the study area")
     sites = before.assets[before.assets["category"] == label]
@@ -110,7 +107,7 @@ def plan_sites(
         objective_after=plan.objective, optimal=plan.optimal, gap=plan.gap,
         seconds=round(plan.seconds, 3), reductions=plan.reductions)
     return _after(before, label, metres, chosen, np.zeros(len(before.assets), bool),
-                  summary, progress, formula=gap_options.get("formula", GapFormula()))
+                  summary, progress, gap_options)
 
 
 def what_if(
@@ -140,15 +137,14 @@ def what_if(
                                                  what=label)]] = True
     opened = before.assets.iloc[:0]
     if open:
-        found, _ = locate_registers(candidates, boundaries=as_boundary_set(
-            gap_options.get("boundaries", "bradford")), crs=gap_options.get("crs", WORK_CRS))
+        found = _candidates(candidates, None, gap_options)
         opened = found.iloc[find_sites(found, open, what="candidate site")].assign(
             change="opened", category=label)
     closed = before.assets[closing].assign(change="closed")
     summary = dict(problem="whatif", category=label, threshold_m=metres,
                    closed=closed["name"].tolist(), opened=opened["name"].tolist())
-    return _after(before, label, metres, opened, closing, summary, progress,
-                  formula=gap_options.get("formula", GapFormula()), closed=closed)
+    return _after(before, label, metres, opened, closing, summary, progress, gap_options,
+                  closed=closed)
 
 
 def diff_snapshots(
@@ -186,10 +182,18 @@ def diff_snapshots(
                    sites={status: int((sites["change"] == status).sum())
                           for status in STATUSES if status != "unchanged"})
     progress("Measuring the change")
-    return _compare(before, label, metres, news, sites, summary,
-                    formula=gap_options.get("formula", GapFormula()),
-                    capacity=gap_options.get("capacity"),
+    return _compare(before, label, metres, news, sites, summary, gap_options,
                     matches=move_lines(matches, olds, news))
+
+
+def _candidates(candidates: Registers, audit: pd.DataFrame | None, options: dict
+                ) -> gpd.GeoDataFrame:
+    """Candidate sites located against the boundary set of ``options`` (or as given)."""
+    found, _ = locate_registers(candidates, audit=audit,
+                                boundaries=as_boundary_set(options.get("boundaries",
+                                                                       "bradford")),
+                                crs=options.get("crs", WORK_CRS))
+    return found
 
 
 def _before(paths, category: str, threshold: float | None, progress: Progress,
@@ -214,8 +218,8 @@ def _before(paths, category: str, threshold: float | None, progress: Progress,
 
 
 def _after(before: GapResult, label: str, metres: float, opened: gpd.GeoDataFrame,
-           closing: np.ndarray, summary: dict, progress: Progress, *,
-           formula: GapFormula, closed: gpd.GeoDataFrame | None = None) -> SiteChange:
+           closing: np.ndarray, summary: dict, progress: Progress, options: dict, *,
+           closed: gpd.GeoDataFrame | None = None) -> SiteChange:
     """The gap measures with ``opened`` sites added and ``closing`` ones removed, compared
     with ``before``."""
     progress("Measuring the change")
@@ -230,18 +234,20 @@ def _after(before: GapResult, label: str, metres: float, opened: gpd.GeoDataFram
     sites = sites[[*front, *(c for c in sites if c not in front)]]
     return _compare(before, label, metres, assets,
                     gpd.GeoDataFrame(sites, geometry="geometry", crs=before.assets.crs),
-                    summary, formula=formula)
+                    summary, options)
 
 
 def _compare(before: GapResult, label: str, metres: float, assets: gpd.GeoDataFrame,
-             sites: gpd.GeoDataFrame, summary: dict, *, formula: GapFormula,
-             capacity: str | None = None, matches: gpd.GeoDataFrame | None = None
-             ) -> SiteChange:
-    """The gap measures of ``assets`` on ``before``'s demand points and placements,
-    compared with ``before``: a :class:`SiteChange` of ``sites``."""
+             sites: gpd.GeoDataFrame, summary: dict, options: dict, *,
+             matches: gpd.GeoDataFrame | None = None) -> SiteChange:
+    """The gap measures of ``assets`` on ``before``'s demand points and placements (with
+    the taxonomy, formula and capacity of the gap ``options``), compared with ``before``:
+    a :class:`SiteChange` of ``sites``."""
     after, notes = gap_table(assets, before.layers, before.demand, before.points,
                              before.placements, categories=label, threshold=metres,
-                             formula=formula, capacity=capacity)
+                             taxonomy=options["taxonomy"],
+                             formula=options.get("formula", GapFormula()),
+                             capacity=options.get("capacity"))
     mine = before.table[before.table["category"] == label]
     of = before.assets["category"] == label
     moved = reach_changes(before.points, before.assets[of].geometry.to_numpy(),

@@ -14,8 +14,9 @@ import pandas as pd
 import pyogrio
 import pytest
 from click.testing import CliRunner
-from conftest import recorded_page
+from conftest import EVALUATED, MARKUP, TEMPLATES, recorded_page
 
+import assetmap
 from assetmap.cli.main import cli
 from assetmap.pack import PACK_FILES
 
@@ -189,18 +190,83 @@ def _gap_sheet(path: Path) -> pd.DataFrame:
     return table[columns].reset_index(drop=True)
 
 
-def test_hostile_names_stay_text_everywhere(tmp_path, data):
-    sample = pd.read_csv(data / "bradford" / "schools.csv", dtype=str).head(len(HOSTILE))
-    pd.DataFrame({"Name": HOSTILE, "Postcode": sample["Postcode"]}).to_csv(
-        tmp_path / "venues.csv", index=False)
-    project = _project(tmp_path, data, [tmp_path / "venues.csv"],
-                       'category = "Community centre"',
-                       '\n[[analyse]]\ncategory = "Community centre"\n')
-    result = run("report", "-c", str(project), "-o", str(tmp_path / "pack"))
+#: The texts typed into every field the report shows: template source and markup.
+PAYLOADS = [*TEMPLATES, *MARKUP]
+
+
+@pytest.fixture(scope="module")
+def hostile_pack(data, tmp_path_factory) -> Path:
+    """A pack whose title, category, area names, register file name, asset names, planned
+    and changed sites all hold template source and markup."""
+    folder = tmp_path_factory.mktemp("hostile")
+    postcodes = pd.read_csv(data / "bradford" / "schools.csv", dtype=str)["Postcode"]
+    label = "Hub {{7*7}} <b>x</b>"
+    (folder / "ours.toml").write_text(
+        f'[categories.hub]\nlabel = "{label}"\ncolour = "#123456"\n', encoding="utf-8")
+    names = [*PAYLOADS, *HOSTILE] * 4
+    venues = folder / "venues {{7*7}}.csv"
+    pd.DataFrame({"Name": names, "Type": label, "Postcode": postcodes[:len(names)].to_numpy()}
+                 ).to_csv(venues, index=False)
+    pd.DataFrame({"Name": [f"{n} (old)" for n in names[:5]], "Type": label,
+                  "Postcode": postcodes[:5].to_numpy()}).to_csv(folder / "old.csv",
+                                                                 index=False)
+    pd.DataFrame({"Name": names, "Type": "school",
+                  "Postcode": postcodes[40:40 + len(names)].to_numpy()}
+                 ).to_csv(folder / "candidates.csv", index=False)
+    wards = assetmap.load_layer(assetmap.load_boundary_set("bradford", data).spec("ward"))
+    wards.assign(name=[PAYLOADS[i % len(PAYLOADS)] + f" {i}" for i in range(len(wards))]
+                 ).to_file(folder / "zones.gpkg")
+    bradford = data / "bradford"
+    (folder / "assetmap.toml").write_text(f"""
+[project]
+title = "Pack {{{{7*7}}}} {{# <img src=x onerror=alert(1)>"
+taxonomy = ["ours.toml"]
+[boundaries]
+layers = {{ zone = "zones.gpkg" }}
+[[registers]]
+path = "{venues.name}"
+previous = "old.csv"
+[[plan]]
+category = "{label}"
+candidates = ["candidates.csv"]
+k = 1
+demand = "residents"
+[demand]
+population = "{bradford / "population_lsoa.csv"}"
+deprivation = "{bradford / "imd2019_lsoa.csv"}"
+[[analyse]]
+category = "{label}"
+[gap]
+by = ["zone"]
+[map]
+tiles = "none"
+""", encoding="utf-8")
+    result = run("report", "-c", str(folder), "-o", str(folder / "pack"))
     assert result.exit_code == 0, result.output
-    page = (tmp_path / "pack" / "report.html").read_text()
-    assert "<script>alert(1)" not in page and "49 Hall" not in page
-    book = openpyxl.load_workbook(tmp_path / "pack" / "gaps.xlsx")
+    return folder / "pack"
+
+
+def test_hostile_names_stay_text_everywhere(hostile_pack, browser):
+    """Shown as typed in the title, category, area names, register name, planned and
+    changed sites, in the page and its map; nothing evaluated, no markup made, no dialog."""
+    source = (hostile_pack / "report.html").read_text()
+    assert "<script>alert(1)" not in source and "49 Hall" not in source
+    page = recorded_page(browser, (hostile_pack / "report.html").as_uri())
+    page.frame_locator("iframe.map").locator(".leaflet-container").wait_for()
+    text = page.locator("body").inner_text()
+    assert page.title() == "Pack {{7*7}} {# <img src=x onerror=alert(1)>"
+    for typed in (*PAYLOADS, "Hub {{7*7}} <b>x</b>", "venues {{7*7}}.csv"):
+        assert typed in text, typed
+    for evaluated in (*EVALUATED, "Hub 49"):
+        assert evaluated not in text
+    assert page.locator("img, script").count() == 0
+    assert page.locator("b", has_text=re.compile(r"^x$")).count() == 0  # the label's <b>x</b>
+    assert "#plans" in source and "#changes" in source
+    assert page.errors == [] and page.dialogs == []
+    map_text = page.frame_locator("iframe.map").locator("body").inner_text()
+    assert "Hub {{7*7}} <b>x</b>" in map_text and "Sum 49" not in map_text
+    page.close()
+    book = openpyxl.load_workbook(hostile_pack / "gaps.xlsx")
     assert all(cell.data_type != "f" for sheet in book.worksheets
                for row in sheet.iter_rows() for cell in row)
 
