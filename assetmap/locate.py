@@ -401,7 +401,7 @@ class _Rows:
         repeated = np.flatnonzero(self.located & ids.duplicated(keep=False).to_numpy())
         some = ids.iloc[repeated]
         real = np.zeros(len(rows), dtype=bool)  # a letter or digit, not a placeholder
-        real[repeated] = (some.str.contains(r"[^\W_]") & ~some.isin(_NO_ID)).to_numpy()
+        real[repeated] = is_real_id(some).to_numpy()
         same_id = _first_of_groups(rows, ids, self.located & real)
         self._reject_copies(same_id, "same ID as row ")
         self._reject_copies(self._same_name_and_place(register, rows),
@@ -493,6 +493,12 @@ def _all_degrees(x: np.ndarray, y: np.ndarray) -> bool:
     lon, lat = _DEGREES["longitude"], _DEGREES["latitude"]
     degrees = (_in_range(x, *lon) & _in_range(y, *lat)) | (_in_range(x, *lat) & _in_range(y, *lon))
     return bool(given.any() and degrees[given].all())
+
+
+def is_real_id(ids: pd.Series) -> pd.Series:
+    """Whether each ID (stripped, case-folded) names a row: a letter or digit in it, and
+    not a placeholder (``n/a``, ``-``, ``tbc`` ...)."""
+    return ids.str.contains(r"[^\W_]") & ~ids.isin(_NO_ID)
 
 
 def name_key(names: pd.Series) -> pd.Series:
