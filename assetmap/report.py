@@ -47,7 +47,7 @@ def planning_pack(project: Project, *, progress: Progress = no_progress) -> Plan
         timings[message] = round(time.perf_counter() - start, 3)
 
     bset = as_boundary_set(project.boundary_set)
-    built = {name for name in project.cluster_layers()}
+    built = set(project.cluster_layers())
     wanted = [name for name in dict.fromkeys([*project.gap.by, *(project.map.layers or [])])
               if name not in built]
     with step("Loading boundary layers"):
@@ -72,8 +72,9 @@ def planning_pack(project: Project, *, progress: Progress = no_progress) -> Plan
         layers[name] = result.clusters
         if result.areas is not None:
             layers[project.areas_layer(name)] = result.areas
+    by = {name: layers[name] for name in project.gap.by}
     with step("Finding gaps"):
-        gaps = gap_analysis(assets, audit=audit, by={n: layers[n] for n in project.gap.by},
+        gaps = gap_analysis(assets, audit=audit, by=by,
                             boundaries=bset, postcodes=project.boundaries.postcodes,
                             taxonomy=project.taxonomy, tolerance=project.boundaries.tolerance,
                             **project.analysis_kwargs())
@@ -85,7 +86,6 @@ def planning_pack(project: Project, *, progress: Progress = no_progress) -> Plan
         with step(f"Planning new sites ({i}: {config.problem}, {config.category})"):
             plans.append(_plan(project, config, gaps, located, bset))
     changes = []
-    by = {n: layers[n] for n in project.gap.by}
     for i, register in enumerate(project.registers):
         if register.previous is None:
             continue
