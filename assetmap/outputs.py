@@ -8,7 +8,7 @@ check them against the files it reads before doing any work.
 
 from __future__ import annotations
 
-import csv
+import codecs
 import datetime
 import glob
 import io
@@ -253,11 +253,29 @@ def _defuse(text: pd.Series) -> pd.Series:
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a CSV that Excel opens cleanly: UTF-8 with BOM, CRLF rows, every text cell
     quoted (so a line break inside one never splits the row), formulas defused."""
+    import pyarrow.csv
+
     path = Path(path)
-    with atomic_path(path) as temp:
-        defuse_formulas(frame).to_csv(temp, index=False, encoding="utf-8-sig",
-                                      quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
+    table = _arrow_table(defuse_formulas(frame))
+    with atomic_path(path) as temp, open(temp, "wb") as out:
+        out.write(codecs.BOM_UTF8)
+        pyarrow.csv.write_csv(table, out, pyarrow.csv.WriteOptions(eol="\r\n"))
     return path
+
+
+def _arrow_table(frame: pd.DataFrame):
+    """``frame`` as an Arrow table for the CSV writer: numbers and booleans as they are
+    (written bare), every other column as text (written quoted), missing values empty."""
+    import pyarrow as pa
+
+    columns = []
+    for _, values in frame.items():
+        if values.dtype.kind in "biuf":
+            columns.append(pa.array(values, from_pandas=True))
+        else:
+            text = values.astype("str")
+            columns.append(pa.array(text, type=pa.string(), from_pandas=True))
+    return pa.Table.from_arrays(columns, names=[str(name) for name in frame.columns])
 
 
 def write_geo(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None) -> Path:

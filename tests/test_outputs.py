@@ -32,7 +32,7 @@ def test_write_table_defuses_formulas_but_leaves_numbers_alone(tmp_path):
     assert back["text"].tolist() == [
         "'=1+2", "'+44 1274", "'-SUM(A1)", "'@cmd", "-1.75", "Café", "a=b"]
     assert back["number"].tolist() == ["-1", "2", "-3", "4", "5", "6", "7"]
-    assert back["decimal"].tolist() == ["-1.5", "0.25", "3.0", "-4.5", "5.0", "6.0", "7.0"]
+    assert back["decimal"].tolist() == ["-1.5", "0.25", "3", "-4.5", "5", "6", "7"]
     assert frame.loc[0, "text"] == "=1+2"  # the caller's frame is not changed
 
 
