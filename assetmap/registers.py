@@ -48,8 +48,12 @@ _BOMS = {codecs.BOM_UTF8: "utf-8-sig", codecs.BOM_UTF16_LE: "utf-16",
 #: CSV delimiters tried, and how many lines are used to choose one.
 _DELIMITERS = ",;\t|"
 _DELIMITER_SEARCH_ROWS = 50
+#: The start of a file that is enough to choose its delimiter and find its header.
+_HEAD_CHARS = 2**22
 #: Suffixes read as CSV (also gzipped: ``.csv.gz``).
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+#: How cells are held: text in Arrow memory, worked on by Arrow's string kernels.
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 #: ``str.strip`` over a whole array of cells at once.
 _STRIP = np.frompyfunc(str.strip, 1, 1)
 
@@ -75,11 +79,8 @@ class Register:
         frame = self.frame
         text = frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) \
             else frame
-        try:  # every cell at once; read registers hold text only
-            stripped = _STRIP(text.to_numpy(dtype=object))
-        except TypeError:  # a frame built by hand, with numbers or missing values
-            stripped = _STRIP(text.astype(str).to_numpy(dtype=object))
-        return pd.DataFrame(stripped, index=text.index, columns=text.columns)
+        return pd.DataFrame({column: values.astype(TEXT).str.strip()
+                             for column, values in text.items()}, index=text.index)
 
     def column(self, role: str) -> pd.Series:
         """The cells of the column playing ``role`` (all ``""`` when none does)."""
@@ -169,7 +170,14 @@ def read_register(
     merged: list[tuple[int, int, int, int]] = []
     if suffix in _CSV_SUFFIXES or (suffix == ".gz" and path.stem.lower().endswith(
             tuple(_CSV_SUFFIXES))):
-        rows, encoding, delimiter = _csv_rows(path)
+        data, text, encoding = _csv_text(path)
+        delimiter = _delimiter(text)
+        frame = _arrow_csv(data, text, encoding, delimiter, header_row)
+        if frame is not None:
+            return Register(path, frame, detect_roles(frame.columns, roles, file=path),
+                            encoding=encoding, delimiter=delimiter)
+        rows = _csv_rows(text, delimiter, path)
+        del data, text
     elif suffix in {".xlsx", ".xlsm"}:
         _refuse_zip_bomb(path)
         rows, merged = _xlsx_rows(path, sheet)
@@ -207,7 +215,8 @@ def _read_oruk(source: str | Path, sheet: str | None, roles: dict[str, str] | No
     return read_oruk(source, roles=roles)
 
 
-def _csv_rows(path: Path) -> tuple[list[list[str]], str, str]:
+def _csv_text(path: Path) -> tuple[bytes, str, str]:
+    """The file's bytes (unzipped), its text, and the encoding that decoded it."""
     data = path.read_bytes()
     if path.suffix.lower() == ".gz":
         try:
@@ -224,7 +233,49 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], str, str]:
             continue
     if "\x00" in text:
         raise AssetmapError("not a text file (contains NUL bytes)", file=path)
-    delimiter = _delimiter(text)
+    return data, text, encoding
+
+
+def _arrow_csv(data: bytes, text: str, encoding: str, delimiter: str,
+               header_row: int | None) -> pd.DataFrame | None:
+    """The register as :func:`_csv_rows` and :func:`_table` read it, by Arrow's CSV reader
+    (many times faster, text kept in Arrow memory): for UTF-8 files whose header is the first
+    row and whose rows all have its number of cells. ``None`` for any other file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv
+
+    if header_row not in (None, 1) or not encoding.startswith("utf-8"):
+        return None
+    head, _ = _grid(list(itertools.islice(
+        csv.reader(io.StringIO(text[:_HEAD_CHARS], newline=""), delimiter=delimiter),
+        _HEADER_SEARCH_ROWS)))
+    if not head.size or not (head[0] != "").any() or (header_row is None and _find_header(head)):
+        return None
+    names = _unique_names(list(head[0]))
+    try:
+        table = pyarrow.csv.read_csv(
+            io.BytesIO(data[len(codecs.BOM_UTF8):] if encoding == "utf-8-sig" else data),
+            read_options=pyarrow.csv.ReadOptions(skip_rows=1, column_names=names),
+            parse_options=pyarrow.csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                                   ignore_empty_lines=False),
+            convert_options=pyarrow.csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # ragged rows, a quote left open ...
+        return None
+    columns = [pc.utf8_trim_whitespace(column) for column in table.columns]
+    filled = np.flatnonzero(np.logical_or.reduce(
+        [pc.not_equal(column, "").to_numpy(zero_copy_only=False) for column in columns],
+        initial=False) if columns else [])
+    end = filled[-1] + 1 if len(filled) else 0  # trailing blank rows are not data
+    index = pd.RangeIndex(2, 2 + end, name="row")
+    return pd.DataFrame({name: pd.array(column[:end], dtype=TEXT)
+                         for name, column in zip(names, columns, strict=True)}, index=index)
+
+
+def _csv_rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
+    """Every row of the text, as Python's CSV reader splits it."""
     rows: list[list[str]] = []
     try:
         rows.extend(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
@@ -234,7 +285,7 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], str, str]:
                                 "below would be read into one cell: close or remove it",
                                 file=path, row=len(rows) + 1) from None
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return rows, encoding, delimiter
+    return rows
 
 
 def _grid(rows: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -254,7 +305,7 @@ def _delimiter(text: str) -> str:
     """The delimiter splitting the first lines most consistently: the most lines with one
     number (above 1) of fields, then the most fields; a comma on a tie."""
     def consistency(delimiter: str) -> tuple[int, int]:
-        lines = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        lines = csv.reader(io.StringIO(text[:_HEAD_CHARS], newline=""), delimiter=delimiter)
         try:
             widths = Counter(len(row) for row in itertools.islice(lines, _DELIMITER_SEARCH_ROWS))
         except csv.Error:  # e.g. a quote left open to the end of the file
@@ -381,7 +432,8 @@ def _table(cells: np.ndarray, widths: np.ndarray, header: int) -> pd.DataFrame:
     names += [f"column {i + 1}" for i in range(len(names), width)]
     body = body[:end, :width]
     index = pd.RangeIndex(header + 2, header + 2 + len(body), name="row")
-    return pd.DataFrame(body, columns=names, index=index, dtype=object)
+    return pd.DataFrame({name: pd.array(body[:, i], dtype=TEXT) for i, name in enumerate(names)},
+                        index=index)
 
 
 def _unique_names(header: list[str]) -> list[str]:

@@ -325,3 +325,28 @@ def test_the_header_row_option_reaches_the_register(tmp_path, data):
 
 def test_a_header_row_is_refused_for_files_without_one(two_layers):
     assert "CSV and XLSX registers only" in _one_line_error(two_layers, header_row=1)
+
+
+@pytest.mark.parametrize(("text", "fast"), [
+    ("id,name,postcode\r\n1, Hall ,BD1 1AA\r\n2,\"Two\r\nlines\",BD1 1AB\r\n", True),
+    ("id,name,\n1,a,\n2,b,\n,,\n , ,\n", True),  # an unnamed column; trailing blank rows
+    ("\ufeffid\tname\n1\t\u3000Caf\u00e9\x1c\n", True),  # BOM, tabs, Unicode spaces trimmed
+    ("id,name\n1,\"x\"y\n", True),  # text after a closing quote
+    ("id;name\n1;\"Quote \"\"here\"\"\"\n\n2;x\n", True),  # a blank row between data rows
+    ("id,name\n1,a\n2,b,extra\n", False),  # a row wider than the header
+    ("id,name\n1\n2,b\n", False),  # a short row
+    ("Title\n\nid,name,postcode\n1,a,BD1 1AA\n", False),  # the header below a title
+])
+def test_arrow_and_python_readers_agree(tmp_path, text, fast):
+    """The Arrow fast path reads exactly what Python's reader does, and steps aside for
+    files it does not read the same way."""
+    path = tmp_path / "register.csv"
+    path.write_bytes(text.encode("utf-8"))
+    data, decoded, encoding = registers._csv_text(path)
+    delimiter = registers._delimiter(decoded)
+    assert (registers._arrow_csv(data, decoded, encoding, delimiter, None) is not None) == fast
+    cells, widths = registers._grid(registers._csv_rows(decoded, delimiter, path))
+    slow = registers._table(cells, widths, registers._find_header(cells))
+    fast_frame = read_register(path).frame
+    pd.testing.assert_frame_equal(fast_frame, slow)
+    assert all(dtype == registers.TEXT for dtype in fast_frame.dtypes)
