@@ -20,8 +20,9 @@ import pyproj
 import shapely
 
 from .errors import AssetmapError, warn
+from .outputs import NUMBER
 from .postcodes import PostcodeIndex, is_well_formed, normalise_postcodes
-from .registers import Register, describe_roles, read_register
+from .registers import TEXT, Register, describe_roles, read_register
 from .settings import DUPLICATE_DISTANCE_M, EDGE_TOLERANCE_M, WORK_CRS
 from .taxonomy import Taxonomy, classify, load_taxonomy, type_shares
 
@@ -33,6 +34,8 @@ AUDIT_COLUMNS = ["source", "row", "status", "reason", "method", "category", "not
 #: British National Grid extent (metres) and Great Britain in degrees.
 _GRID = {"easting": (1.0, 700_000.0), "northing": (1.0, 1_300_000.0)}
 _DEGREES = {"latitude": (49.8, 61.0), "longitude": (-8.7, 1.9)}
+#: A number as typed (once commas are dealt with): sign, digits, point, exponent.
+_NUMERAL = rf"^{NUMBER}$"
 #: Coordinate roles and the role they need beside them.
 _PARTNERS = {"easting": "northing", "northing": "easting", "latitude": "longitude",
              "longitude": "latitude"}
@@ -235,44 +238,48 @@ def locate(
 
 
 class _Rows:
-    """Per-row state while locating: coordinates, method, problems, notes, rejections."""
+    """Per-row state while locating: coordinates, method, problems, notes, rejections, as
+    arrays (text arrays beside a mask of the rows holding any, so tests are cheap)."""
 
     def __init__(self, register: Register) -> None:
-        index = register.frame.index
+        self.index = register.frame.index
         self.text = register.cells
-        self.x = np.full(len(index), np.nan)
-        self.y = np.full(len(index), np.nan)
-        self.method = pd.Series("", index=index, dtype=object)
-        self.problem = pd.Series("", index=index, dtype=object)
-        self.notes = pd.Series("", index=index, dtype=object)
-        self.reason = pd.Series("", index=index, dtype=object)
+        n = len(self.index)
+        self.x, self.y = np.full(n, np.nan), np.full(n, np.nan)
+        self.method, self.problem, self.notes, self.reason = (
+            np.full(n, "", dtype=object) for _ in range(4))
+        self.has_method, self.has_problem, self.rejected = (
+            np.zeros(n, dtype=bool) for _ in range(3))
         self.blank = (self.text == "").all(axis=1).to_numpy()
         if isinstance(register.frame, gpd.GeoDataFrame):
             geometry = register.frame.geometry
             self.blank = self.blank & (geometry.isna() | geometry.is_empty).to_numpy()
-        self.reason[self.blank] = "blank row"
-        self.postcode = pd.Series("", index=index, dtype=object)
+        self.reject(self.blank, "blank row")
+        self.postcode = pd.Series("", index=self.index, dtype=TEXT)
 
     @property
     def located(self) -> np.ndarray:
-        return (self.method != "").to_numpy() & (self.reason == "").to_numpy()
+        return self.has_method & ~self.rejected
 
     def take(self, usable, x, y, method: str) -> None:
-        new = np.asarray(usable) & (self.method == "").to_numpy() & ~self.blank
+        new = np.asarray(usable) & ~self.has_method & ~self.blank
         self.x[new], self.y[new] = np.asarray(x)[new], np.asarray(y)[new]
-        self.method[new] = method
+        self.method[new], self.has_method[new] = method, True
 
-    def fail(self, failed, message: pd.Series) -> None:
-        """Record the first problem of rows not yet located."""
-        unlocated = (self.method == "").to_numpy()
-        first = np.asarray(failed) & unlocated & (self.problem == "").to_numpy()
-        self.problem[first] = message[first]
+    def fail(self, failed, *message) -> None:
+        """Record the first problem of rows not yet located: ``message`` is the
+        concatenation of its parts (text, or a value per row) at those rows."""
+        first = np.flatnonzero(np.asarray(failed) & ~self.has_method & ~self.has_problem)
+        self.problem[first], self.has_problem[first] = _text_at(message, first), True
 
-    def note(self, mask, message) -> None:
-        mask = np.asarray(mask)
-        message = pd.Series(message, index=self.notes.index).astype(str)
-        joined = np.where(self.notes == "", message, self.notes + "; " + message)
-        self.notes[mask] = joined[mask]
+    def note(self, mask, *message) -> None:
+        rows = np.flatnonzero(mask)
+        before, added = self.notes[rows], _text_at(message, rows)
+        self.notes[rows] = np.where(before == "", added, before + "; " + added)
+
+    def reject(self, mask, *reason) -> None:
+        rows = np.flatnonzero(mask)
+        self.reason[rows], self.rejected[rows] = _text_at(reason, rows), True
 
     def by_geometry(self, geometry: gpd.GeoSeries) -> None:
         present = ~(geometry.isna() | geometry.is_empty).to_numpy()
@@ -289,14 +296,14 @@ class _Rows:
                           else (e, n))):
             self.by_degrees(n_text, e_text, register.delimiter)
             columns = f"{register.roles['easting']}/{register.roles['northing']}"
-            self.note((self.method == "latitude/longitude").to_numpy(),
+            self.note(self.method == "latitude/longitude",
                       f"{columns} read as longitude/latitude")
             return
         usable = _in_range(e, *_GRID["easting"]) & _in_range(n, *_GRID["northing"])
         self.take(usable, e, n, "easting/northing")
-        given = (e_text != "") | (n_text != "")
-        self.fail(given & ~usable, "easting/northing not usable ('" + e_text + "', '"
-                  + n_text + "')")
+        given = ((e_text != "") | (n_text != "")).to_numpy()
+        self.fail(given & ~usable, "easting/northing not usable ('", e_text, "', '", n_text,
+                  "')")
 
     def by_degrees(self, lat_text: pd.Series, lon_text: pd.Series,
                    delimiter: str | None) -> None:
@@ -309,19 +316,18 @@ class _Rows:
         x, y = to_grid.transform(lon, lat)
         usable = in_gb | swapped
         self.take(usable, x, y, "latitude/longitude")
-        self.note(swapped & (self.method == "latitude/longitude").to_numpy(),
+        self.note(swapped & (self.method == "latitude/longitude"),
                   "latitude and longitude were the wrong way round; swapped")
-        given = (lat_text != "") | (lon_text != "")
-        self.fail(given & ~usable, "latitude/longitude not in Great Britain ('" + lat_text
-                  + "', '" + lon_text + "')")
+        given = ((lat_text != "") | (lon_text != "")).to_numpy()
+        self.fail(given & ~usable, "latitude/longitude not in Great Britain ('", lat_text,
+                  "', '", lon_text, "')")
 
     def lone_coordinates(self, register: Register) -> None:
         """A coordinate whose partner column is missing is a problem of its row."""
         for role, partner in _PARTNERS.items():
             if role in register.roles and partner not in register.roles:
-                given = register.column(role) != ""
-                self.fail(given, pd.Series(f"{role} given but no {partner} column",
-                                           index=given.index))
+                self.fail((register.column(role) != "").to_numpy(),
+                          f"{role} given but no {partner} column")
 
     def by_postcode(self, register: Register, index: Postcodes, fix: bool = False) -> None:
         """Postcodes looked up in the index; near misses (:meth:`PostcodeIndex.near_misses`)
@@ -332,7 +338,7 @@ class _Rows:
         """
         raw = register.column("postcode")
         self.postcode = normalise_postcodes(raw)
-        wanted = (self.postcode != "").to_numpy() & ((self.method == "").to_numpy() | fix)
+        wanted = (self.postcode != "").to_numpy() & (~self.has_method | fix)
         if not wanted.any():
             return
         index = index() if callable(index) else index
@@ -356,8 +362,7 @@ class _Rows:
         well = is_well_formed(postcode).to_numpy()
         self.fail(spread(~well, False), spread("malformed postcode " + quoted + hint, ""))
         if index is None:
-            self.fail(wanted, pd.Series("no postcode file to look postcodes up in",
-                                        index=self.postcode.index))
+            self.fail(wanted, "no postcode file to look postcodes up in")
             return
         x, y, found = index.lookup(postcode.where(well, ""))
         usable = well & found & np.isfinite(x)
@@ -368,12 +373,10 @@ class _Rows:
 
     def reject_unlocated(self) -> None:
         """Rows located by a lower-precedence method note why; unlocated rows are rejected."""
-        located = (self.method != "").to_numpy()
-        problem = (self.problem != "").to_numpy()
-        self.note(located & problem, self.problem + "; located by " + self.method)
-        missing = ~located & ~self.blank
-        self.reason[missing] = self.problem.where(
-            problem, "no location: no coordinates or postcode")[missing]
+        self.note(self.has_method & self.has_problem, self.problem, "; located by ", self.method)
+        missing = ~self.has_method & ~self.blank
+        self.reject(missing & self.has_problem, self.problem)
+        self.reject(missing & ~self.has_problem, "no location: no coordinates or postcode")
 
     def reject_outside(self, study_area: shapely.Geometry, tolerance: float) -> None:
         shapely.prepare(study_area)
@@ -381,14 +384,15 @@ class _Rows:
         points = shapely.points(self.x[located], self.y[located])
         outside = ~shapely.dwithin(points, study_area, tolerance)
         km = np.round(shapely.distance(points[outside], study_area) / 1000, 1)
-        self.reason.iloc[located[outside]] = [f"outside the study area ({d} km away)"
-                                              for d in km]
+        rows = located[outside]
+        self.reason[rows] = [f"outside the study area ({d} km away)" for d in km]
+        self.rejected[rows] = True
 
     def reject_duplicates(self, register: Register) -> None:
         """Exact copies, then the same ID, then the same name at the same place. Only rows
         that could be copies are compared: those located at a point another row shares
         (copies locate alike), and those whose ID another row has."""
-        rows = pd.Series(self.reason.index, index=self.reason.index)
+        rows = pd.Series(self.index, index=self.index)
         shared = self.located & pd.DataFrame({"x": self.x, "y": self.y}).duplicated(
             keep=False).to_numpy()
         cells = self.text[shared]
@@ -397,25 +401,26 @@ class _Rows:
         hashes = np.zeros(len(rows), dtype=np.uint64)
         hashes[shared] = pd.util.hash_pandas_object(cells, index=False).to_numpy()
         self._reject_copies(_first_of_groups(rows, hashes, shared), "exact duplicate of row ")
-        ids = register.column("id").str.strip().str.casefold()
-        repeated = np.flatnonzero(self.located & ids.duplicated(keep=False).to_numpy())
-        some = ids.iloc[repeated]
+        ids = id_key(register.column("id"))
+        id_codes = pd.factorize(ids)[0]
+        repeated = np.flatnonzero(self.located & pd.Series(id_codes).duplicated(keep=False))
         real = np.zeros(len(rows), dtype=bool)  # a letter or digit, not a placeholder
-        real[repeated] = is_real_id(some).to_numpy()
-        same_id = _first_of_groups(rows, ids, self.located & real)
+        real[repeated] = is_real_id(ids.iloc[repeated]).to_numpy()
+        same_id = _first_of_groups(rows, id_codes, self.located & real)
         self._reject_copies(same_id, "same ID as row ")
         self._reject_copies(self._same_name_and_place(register, rows),
                             "same name and location as row ")
 
     def _same_name_and_place(self, register: Register, rows: pd.Series) -> pd.Series:
         """For each located row, the first earlier row with its name within a few metres."""
-        names = name_key(register.column("name")).to_numpy()
-        named = np.flatnonzero(self.located & (names != ""))
-        located = named[pd.Series(names[named]).duplicated(keep=False).to_numpy()]
+        names = name_key(register.column("name"))
+        codes = pd.factorize(names)[0]
+        named = np.flatnonzero(self.located & (names != "").to_numpy())
+        located = named[pd.Series(codes[named]).duplicated(keep=False).to_numpy()]
         points = shapely.points(self.x[located], self.y[located])
         i, j = shapely.STRtree(points).query(points, predicate="dwithin",
                                              distance=DUPLICATE_DISTANCE_M)
-        keep = (i < j) & (names[located[i]] == names[located[j]])
+        keep = (i < j) & (codes[located[i]] == codes[located[j]])
         first = pd.Series(located[i[keep]]).groupby(located[j[keep]]).min()
         earlier = pd.Series(np.nan, index=rows.index)
         earlier.iloc[first.index.to_numpy()] = rows.to_numpy()[first.to_numpy()]
@@ -423,26 +428,28 @@ class _Rows:
 
     def _reject_copies(self, first_row: pd.Series, reason: str) -> None:
         copy = (first_row.notna() & (first_row != first_row.index)).to_numpy() & self.located
-        self.reason[copy] = reason + first_row[copy].astype("Int64").astype(str)
+        rows = np.flatnonzero(copy)
+        self.reason[rows] = reason + first_row.iloc[rows].astype("int64").astype(str).to_numpy(
+            dtype=object)
+        self.rejected[rows] = True
 
     def assets(self, register: Register, crs: str) -> gpd.GeoDataFrame:
-        keep = self.located
+        keep = np.flatnonzero(self.located)
         standard = pd.DataFrame({
             "source": register.name,
-            "row": self.reason.index,
-            "id": register.column("id").to_numpy(),
-            "name": register.column("name").to_numpy(),
-            "type": register.column("type").to_numpy(),
+            "row": self.index[keep],
+            "id": register.column("id").array[keep],
+            "name": register.column("name").array[keep],
+            "type": register.column("type").array[keep],
             "category": None,
-            "postcode": self.postcode.to_numpy(),
-            "method": self.method.to_numpy(),
-        })[keep]
+            "postcode": self.postcode.array[keep],
+            "method": pd.array(self.method[keep], dtype=TEXT),
+        })
         role_columns = set(register.roles.values())
-        others = self.text.loc[keep, [c for c in self.text.columns if c not in role_columns]]
+        others = self.text.iloc[keep][[c for c in self.text.columns if c not in role_columns]]
         others = others.rename(columns=lambda c: f"{c} (register)"
                                if str(c).casefold() in _RESERVED else c)
-        frame = pd.concat([standard.reset_index(drop=True), others.reset_index(drop=True)],
-                          axis=1)
+        frame = pd.concat([standard, others.reset_index(drop=True)], axis=1)
         frame.columns = unique_casefold(frame.columns)
         return gpd.GeoDataFrame(frame, geometry=shapely.points(self.x[keep], self.y[keep]),
                                 crs=WORK_CRS).to_crs(crs)
@@ -451,14 +458,15 @@ class _Rows:
         located = self.located
         return pd.DataFrame({
             "source": register.name,
-            "row": self.reason.index,
-            "status": np.where(located, "located", "rejected"),
-            "reason": self.reason.to_numpy(),
-            "method": np.where(located, self.method, ""),
+            "row": self.index,
+            "status": pd.Categorical.from_codes(located.astype(np.int8),
+                                                ["rejected", "located"]).astype(TEXT),
+            "reason": pd.array(self.reason, dtype=TEXT),
+            "method": pd.array(np.where(located, self.method, ""), dtype=TEXT),
             "category": None,
-            "notes": self.notes.to_numpy(),
-            "id": register.column("id").to_numpy(),
-            "name": register.column("name").to_numpy(),
+            "notes": pd.array(self.notes, dtype=TEXT),
+            "id": register.column("id").array,
+            "name": register.column("name").array,
         })
 
 
@@ -477,10 +485,14 @@ def unique_casefold(columns) -> list[str]:
 
 def _number(text: pd.Series, delimiter: str | None) -> np.ndarray:
     """Numbers as typed: commas are thousands separators, or decimal commas in a file
-    delimited by semicolons."""
+    delimited by semicolons (NaN where a cell is not a number). Parsed by Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     comma = "." if delimiter == ";" else ""
-    return pd.to_numeric(text.str.replace(",", comma, regex=False), errors="coerce").to_numpy(
-        dtype=float)
+    cells = pa.array(text.astype(TEXT).str.replace(",", comma, regex=False).array)
+    numeral = pc.if_else(pc.match_substring_regex(cells, _NUMERAL), cells, None)
+    return pc.cast(numeral, pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def _in_range(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -501,16 +513,45 @@ def is_real_id(ids: pd.Series) -> pd.Series:
     return ids.str.contains(r"[^\W_]") & ~ids.isin(_NO_ID)
 
 
+def _text_at(parts, rows: np.ndarray) -> np.ndarray:
+    """The concatenation of ``parts`` (text, or a value per row of the register) at
+    ``rows``, as an object array."""
+    out = np.full(len(rows), "", dtype=object)
+    for part in parts:
+        out = out + (part if isinstance(part, str) else
+                     part.iloc[rows].to_numpy(dtype=object) if isinstance(part, pd.Series)
+                     else np.asarray(part, dtype=object)[rows])
+    return out
+
+
+def id_key(ids: pd.Series) -> pd.Series:
+    """IDs as compared (duplicates, snapshots): stripped and case-folded."""
+    return _casefold(ids.str.strip())
+
+
+def _casefold(text: pd.Series) -> pd.Series:
+    """``str.casefold`` of each cell: by Arrow's ``lower`` where the text is ASCII (the
+    same there), by Python's elsewhere."""
+    folded = text.str.lower()
+    other = text.str.isascii().eq(False).to_numpy()
+    if other.any():
+        folded = folded.astype(object)
+        folded[other] = text[other].str.casefold()
+    return folded.astype(text.dtype)
+
+
 def name_key(names: pd.Series) -> pd.Series:
     """Names as compared (duplicates, sites named in a what-if): accents, case,
     punctuation and spacing ignored."""
-    plain = names.str.lower().to_numpy(dtype=object, copy=True)  # ASCII: NFKD changes nothing
-    other = names.str.isascii().eq(False).to_numpy()
+    text = names.astype(TEXT)
+    plain = text.str.lower()  # ASCII: NFKD changes nothing
+    other = text.str.isascii().eq(False).to_numpy()
     if other.any():
-        plain[other] = names[other].str.normalize("NFKD").str.encode("ascii", "ignore").str.decode(
-            "ascii").str.casefold().to_numpy(dtype=object)
-    return pd.Series(plain, index=names.index).str.replace(
-        r"[^0-9a-z]", "", regex=True)
+        plain = plain.astype(object)
+        plain[other] = text[other].str.normalize("NFKD").str.encode("ascii", "ignore").str.decode(
+            "ascii").str.casefold()
+        plain = plain.astype(TEXT)
+    return plain.str.replace(r"[^0-9a-z]", "", regex=True)
 
 
 def _first_of_groups(rows: pd.Series, keys, mask: np.ndarray) -> pd.Series:

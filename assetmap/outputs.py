@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import AssetmapError, refuse_special_file
+from .registers import TEXT
 from .settings import WEB_CRS
 
 _GEO_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
@@ -36,13 +37,16 @@ _BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 #: spreadsheet may skip, or a reader not see, before a formula starts.
 _LEAD = (rf"(?:(?![{_BREAKS}])[\s\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f"
          rf"\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff])*")
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+#: A number as typed: sign, digits, point, exponent.
+NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 #: Where an apostrophe goes: before a line (the cell's first, or one after a line break)
 #: that starts, after whitespace, with ``= + - @`` and is not a plain number.
 _FORMULA = re.compile(rf"(?:^|(?<=[{_BREAKS}]))(?={_LEAD}[=+\-@])"
-                      rf"(?!{_LEAD}{_NUMBER}(?:[{_BREAKS}]|$))")
-#: A cell :func:`_defuse` may change holds one of these (a formula sign, NUL, tab or CR).
-_RISKY = re.compile(r"[=+\-@\x00\t\r]")
+                      rf"(?!{_LEAD}{NUMBER}(?:[{_BREAKS}]|$))")
+#: A cell :func:`_defused` may change holds one of these (a formula sign, NUL, tab or CR):
+#: ASCII, so in UTF-8 their bytes are never part of another character.
+_RISKY = "=+-@\x00\t\r"
+_RISKY_BYTES = np.isin(np.arange(256), list(_RISKY.encode()))
 #: Our temporaries: ``.assetmap-<pid>-...`` (staging folders and files, journals included).
 _TEMP_PREFIX = ".assetmap-"
 #: ``gpkg_contents.last_change`` of every GeoPackage written: fixed, so that the same frames
@@ -224,30 +228,49 @@ def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         values = out[column]
         if values.dtype.kind in "biufcmM" or isinstance(values.dtype, gpd.array.GeometryDtype):
             continue
-        text = values.astype(str)
-        safe = _defuse(text)
-        changed = values.notna() & (safe != text)
-        if changed.any():
-            out[column] = values.astype(object).where(~changed, safe)
-    headers = pd.Series(out.columns, dtype=object)
-    safe = _defuse(headers.astype(str))
-    changed = safe != headers.astype(str)
-    if changed.any():
-        out.columns = headers.where(~changed, safe)
+        safe = _defused(values)
+        if safe is not None:
+            out[column] = safe
+    headers = _defused(pd.Series(out.columns, dtype=object).astype(str))
+    if headers is not None:
+        out.columns = headers
     return out
 
 
-def _defuse(text: pd.Series) -> pd.Series:
-    """Text made safe line by line (see :func:`defuse_formulas`); only cells holding a
-    character that could need it (:data:`_RISKY`, a cheap test) go through the rules."""
-    risky = text.str.contains(_RISKY).to_numpy(dtype=bool)
-    if not risky.any():
-        return text
-    part = text[risky].str.replace("\x00", "", regex=False)
-    part = part.where(~part.str.startswith(("\t", "\r")), "'" + part)
-    safe = text.to_numpy(dtype=object, copy=True)
-    safe[risky] = part.str.replace(_FORMULA, "'", regex=True).to_numpy()
-    return pd.Series(safe, index=text.index, name=text.name)
+def _defused(values: pd.Series) -> pd.Series | None:
+    """``values`` with the cells that need it made safe, as objects; ``None`` when none
+    does. Only cells holding a character of :data:`_RISKY` go through the rules."""
+    text = values.astype(TEXT)
+    rows = np.flatnonzero(_risky(text) & text.notna().to_numpy())
+    part = text.iloc[rows]
+    safe = part.str.replace("\x00", "", regex=False)
+    safe = safe.where(~safe.str.startswith(("\t", "\r")), "'" + safe)
+    safe = safe.str.replace(_FORMULA, "'", regex=True)
+    changed = (safe != part).to_numpy()
+    if not changed.any():
+        return None
+    out = values.astype(object)
+    out.iloc[rows[changed]] = safe[changed].to_numpy()
+    return out
+
+
+def _risky(text: pd.Series) -> np.ndarray:
+    """Whether each cell holds a character of :data:`_RISKY`: looked for in Arrow's buffer of
+    all the column's characters at once, and found cells told by the cells' offsets."""
+    import pyarrow as pa
+
+    array = pa.array(text.array)
+    masks = [np.zeros(0, dtype=bool)]
+    for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
+        _, offsets, data = chunk.buffers()
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(offsets, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        chars = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        hits = np.flatnonzero(_RISKY_BYTES[chars[offsets[0]:offsets[-1]]]) + offsets[0]
+        mask = np.zeros(len(chunk), dtype=bool)
+        mask[np.searchsorted(offsets, hits, side="right") - 1] = True
+        masks.append(mask)
+    return np.concatenate(masks)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from assetmap import AssetmapError, write_geo, write_table
+from assetmap import AssetmapError, outputs, write_geo, write_table
 from assetmap.outputs import atomic_path
 
 
@@ -107,3 +107,15 @@ def test_column_headers_are_defused_like_cells(tmp_path):
     back = pd.read_csv(write_table(frame, tmp_path / "out.csv"), encoding="utf-8-sig", dtype=str)
     assert list(back.columns) == ["'=cmd|' /C calc'!A0", "-2", "'@sum", "name"]
     assert frame.columns[0] == "=cmd|' /C calc'!A0"  # the caller's frame is not changed
+
+
+def test_risky_cells_found_in_sliced_and_chunked_arrow_text():
+    """The byte scan for formula signs tells the right cells, whatever the Arrow layout:
+    a slice (offsets not from 0), several chunks, missing values, non-ASCII text."""
+    cells = ["Café", "=1", "a-b", None, "", "naïve\t", "plain", "@x", "ü+"] * 3
+    text = pd.Series(cells, dtype="str")
+    expected = [c is not None and any(ch in c for ch in "=+-@\x00\t\r") for c in cells]
+    assert outputs._risky(text).tolist() == expected
+    assert outputs._risky(text.iloc[4:]).tolist() == expected[4:]
+    chunked = pd.concat([text.iloc[:5], text.iloc[5:]], ignore_index=True)
+    assert outputs._risky(chunked).tolist() == expected
