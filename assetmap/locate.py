@@ -84,11 +84,16 @@ def load_assets(
         located, audit = locate(register, postcodes=postcodes, study_area=study_area,
                                 tolerance=tolerance, crs=crs, fix_postcodes=fix_postcodes)
         labels, notes = categorise(located, register, taxonomy, category, all_rows=all_rows)
+        del register  # its text is not needed again: free it before the next is read
         located["category"] = labels.to_numpy()
         audit["category"] = labels.reindex(audit["row"]).to_numpy()
-        extra = notes.reindex(audit["row"]).fillna("").to_numpy()
-        audit["notes"] = np.where((audit["notes"] != "") & (extra != ""),
-                                  audit["notes"] + "; " + extra, audit["notes"] + extra)
+        extra = notes[(notes != "").to_numpy()]
+        if len(extra):  # the category's note after the location's
+            at = pd.Index(audit["row"]).get_indexer(extra.index)
+            joined = audit["notes"].to_numpy(dtype=object, copy=True)
+            added = extra.to_numpy(dtype=object)
+            joined[at] = np.where(joined[at] != "", joined[at] + "; " + added, added)
+            audit["notes"] = pd.array(joined, dtype=TEXT)
         assets.append(located)
         audits.append(audit)
     frame = pd.concat(assets, ignore_index=True)

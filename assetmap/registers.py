@@ -68,6 +68,8 @@ class Register:
     header_row: int = 1
     encoding: str | None = None
     delimiter: str | None = None
+    #: Whether every cell is stripped already (as :func:`read_register` reads them).
+    stripped: bool = False
 
     @property
     def name(self) -> str:
@@ -79,6 +81,8 @@ class Register:
         frame = self.frame
         text = frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) \
             else frame
+        if self.stripped:
+            return text
         return pd.DataFrame({column: values.astype(TEXT).str.strip()
                              for column, values in text.items()}, index=text.index)
 
@@ -175,7 +179,7 @@ def read_register(
         frame = _arrow_csv(data, text, encoding, delimiter, header_row)
         if frame is not None:
             return Register(path, frame, detect_roles(frame.columns, roles, file=path),
-                            encoding=encoding, delimiter=delimiter)
+                            encoding=encoding, delimiter=delimiter, stripped=True)
         rows = _csv_rows(text, delimiter, path)
         del data, text
     elif suffix in {".xlsx", ".xlsm"}:
@@ -189,7 +193,7 @@ def read_register(
                                 file=path)
         frame = _read_ogr(path, sheet)
         return Register(path, frame, detect_roles(frame.columns.drop("geometry"), roles,
-                                                  file=path))
+                                                  file=path), stripped=True)
     cells, widths = _grid(rows)
     del rows  # the cells hold the same text
     if not cells.size or not (cells != "").any():
@@ -201,7 +205,7 @@ def read_register(
     _fill_merged(cells, merged, header)
     frame = _table(cells, widths, header)
     return Register(path, frame, detect_roles(frame.columns, roles, file=path),
-                    header_row=header + 1, encoding=encoding, delimiter=delimiter)
+                    header_row=header + 1, encoding=encoding, delimiter=delimiter, stripped=True)
 
 
 def _read_oruk(source: str | Path, sheet: str | None, roles: dict[str, str] | None,

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import AssetmapError, refuse_special_file
+from .registers import TEXT
 from .settings import FUZZY_CUTOFF, resource_dir
 
 _FIELDS = ("label", "colour", "icon", "child_facing", "coverage_m")
@@ -188,28 +189,27 @@ def classify(types: pd.Series, taxonomy: Taxonomy) -> pd.DataFrame:
                  for keys, match in found]
     position = unique.get_indexer(text)
     return pd.DataFrame({
-        "category": pd.array(named, dtype=object)[position],
-        "match": pd.array([match for _, match in found], dtype=object)[position],
-        "suggestions": pd.array(suggested, dtype=object)[position]}, index=types.index)
+        "category": pd.array(named, dtype=TEXT).take(position),
+        "match": pd.array([match for _, match in found], dtype=TEXT).take(position),
+        "suggestions": pd.array(suggested, dtype=TEXT).take(position)}, index=types.index)
 
 
 def type_shares(frame: pd.DataFrame, taxonomy: Taxonomy) -> pd.Series:
     """Per column, the share of its non-blank cells that name a category exactly or by a
     reading (typos are not counted): how much each column looks like a type column.
 
-    All columns are counted at once, and each distinct text is matched once, so a register
-    with thousands of columns costs no more than its distinct values.
+    Each column's values are counted by Arrow, and each distinct text is matched once.
     """
-    cells = frame.melt(var_name="column", value_name="text")
-    cells["text"] = cells["text"].fillna("").astype(str).str.strip()
-    counts = cells[cells["text"] != ""].groupby(["column", "text"], sort=False).size()
-    # a column's rarer values cannot make it a type column: read its most common ones
-    common = counts.sort_values(ascending=False, kind="stable").groupby(
-        level="column", sort=False).head(_SHARE_SAMPLE)
-    texts = common.index.get_level_values("text")
-    named = {t: _match(t, taxonomy, fuzzy=False)[1] in ("exact", "reading")
-             for t in texts.unique()}
-    hits = common[texts.map(named).to_numpy(bool)].groupby(level="column", sort=False).sum()
-    totals = counts.groupby(level="column", sort=False).sum()
-    return (hits.reindex(frame.columns, fill_value=0)
-            / totals.reindex(frame.columns)).fillna(0.0)
+    named: dict[str, bool] = {}
+    shares = {}
+    for column, values in frame.items():
+        text = values.fillna("").astype(str).str.strip()
+        counts = text[(text != "").to_numpy()].value_counts(sort=False)
+        # a column's rarer values cannot make it a type column: read its most common ones
+        common = counts.sort_values(ascending=False, kind="stable").head(_SHARE_SAMPLE)
+        for t in common.index:
+            if t not in named:
+                named[t] = _match(t, taxonomy, fuzzy=False)[1] in ("exact", "reading")
+        hits = common[common.index.map(named).to_numpy(bool)].sum()
+        shares[column] = hits / counts.sum() if len(counts) else 0.0
+    return pd.Series(shares, index=frame.columns, dtype=float)
