@@ -93,7 +93,7 @@ def gap_analysis(
     demand = read_demand(population, small, deprivation=deprivation, columns=demand_columns)
     progress(f"Placing people at {points}")
     spread = locate_demand(demand, points, bset, postcodes=postcodes, crs=crs)
-    placements = {name: place_demand(spread, layer, aggregation)
+    placements = {name: place_demand(spread, layer, aggregation, small_areas=demand.areas)
                   for name, layer in joined.layers.items()}
     progress("Measuring distances and coverage")
     table, notes = gap_table(joined.assets, joined.layers, demand, spread, placements,

@@ -211,7 +211,7 @@ class _Table:
 
 def _read_table(path: str | Path, codes: np.ndarray, code: str | None) -> _Table:
     register = read_register(path)
-    text = register.frame.astype(str).apply(lambda column: column.str.strip())
+    text = register.cells
     if code is None:
         known = pd.Index(codes)  # a hash lookup per column: isin on Arrow text is slow
         matches = text.apply(lambda column: known.get_indexer(
@@ -229,7 +229,8 @@ def _read_table(path: str | Path, codes: np.ndarray, code: str | None) -> _Table
         raise AssetmapError(f"area {keys[twice].iloc[0]!r} is listed twice",
                             file=register.path, row=int(keys.index[twice][0]), column=code)
     cells = text.drop(columns=code)
-    numbers = cells.replace(",", "", regex=True).apply(pd.to_numeric, errors="coerce")
+    numbers = cells.apply(lambda column: pd.to_numeric(
+        column.str.replace(",", "", regex=False), errors="coerce"))  # commas group thousands
     numeric = (numbers.notna() | (cells == "")).all() & (cells != "").any()
     numbers = numbers.loc[keys != "", numeric[numeric].index].set_axis(keys[keys != ""])
     return _Table(register.path, text, code, numbers)
@@ -329,7 +330,8 @@ def demand_points(demand: Demand, points: np.ndarray, *, kind: str = "points"
     """
     areas = demand.areas
     polygons = np.asarray(areas.geometry.array)
-    small, _ = assign_areas(points, polygons, tolerance=0.0)
+    small, _ = assign_areas(points, polygons, rank=code_rank(areas["code"].to_numpy()),
+                            tolerance=0.0)  # a border goes where place_demand puts it
     empty = np.setdiff1d(np.arange(len(areas)), small)
     points = np.concatenate([points[small >= 0], area_points(areas.iloc[empty])])
     small = np.concatenate([small[small >= 0], empty])
@@ -373,18 +375,24 @@ def place_demand(
     method: str = "auto",
     *,
     tolerance: float = EDGE_TOLERANCE_M,
+    small_areas: gpd.GeoDataFrame | None = None,
 ) -> Placement:
     """Where each demand point counts in ``layer`` under an aggregation method.
 
     The point-in-area rules are :func:`assetmap.assign_areas`'s (a border goes to the lowest
-    code; a point up to ``tolerance`` metres outside every area to the nearest).
+    code; a point up to ``tolerance`` metres outside every area to the nearest). When
+    ``layer`` is ``small_areas`` (the demand's areas, the same features), each point is
+    where :func:`demand_points` put it already, by the same rules: not tested again.
     """
     if method not in AGGREGATIONS:
         raise AssetmapError(f"unknown aggregation {method!r}; use {', '.join(AGGREGATIONS)}")
     codes = layer["code"].to_numpy()
     rank = code_rank(codes)
-    own, _ = assign_areas(np.asarray(points.geometry.array), np.asarray(layer.geometry.array),
-                          rank=rank, tolerance=tolerance)
+    if small_areas is not None and _same_features(layer, small_areas):
+        own = points["small"].to_numpy()
+    else:
+        own, _ = assign_areas(np.asarray(points.geometry.array),
+                              np.asarray(layer.geometry.array), rank=rank, tolerance=tolerance)
     small = points["small"].to_numpy()
     placed = own >= 0
     pairs = pd.DataFrame({"small": small[placed], "area": own[placed],
@@ -401,6 +409,16 @@ def place_demand(
         method = "best_fit" if misplaced <= NEST_TOLERANCE else "apportion"
     return Placement(method, whole if method == "best_fit" else own, small, float(misplaced),
                      points.attrs.get("kind", "points"))
+
+
+def _same_features(layer: gpd.GeoDataFrame, other: gpd.GeoDataFrame) -> bool:
+    """Whether two layers hold the same features in the same order: the same codes and the
+    very same geometry objects (as a layer and the demand read on it do)."""
+    if len(layer) != len(other) or not np.array_equal(layer["code"].to_numpy(),
+                                                      other["code"].to_numpy()):
+        return False
+    same = map(lambda a, b: a is b, layer.geometry.array, other.geometry.array)
+    return all(same)
 
 
 def sum_by_area(

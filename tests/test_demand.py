@@ -12,6 +12,7 @@ import pytest
 import shapely
 
 import assetmap
+from assetmap.demand import _same_features as same_features
 from assetmap.demand import sum_by_area
 
 TOTAL, CHILDREN = 529_879, 125_172  # Bradford, mid-2015 (data README)
@@ -252,3 +253,18 @@ def test_areas_of_two_layers_holding_the_same_people_are_grouped(demand, postcod
                    & (shared["layer"] == "ward")]
     if method == "best_fit":
         assert wards["code"].nunique() == len(wards) == 30
+
+
+def test_people_placed_in_their_own_small_areas_are_not_tested_again(demand, postcode_demand,
+                                                                     layers):
+    """Placing the demand points in the demand's own small-area layer takes the small area
+    each point was spread from: the same as the point-in-polygon test gives."""
+    lsoa = demand.areas
+    assert same_features(lsoa, demand.areas) and not same_features(layers["ward"], lsoa)
+    fast = assetmap.place_demand(postcode_demand, lsoa, small_areas=demand.areas)
+    tested = assetmap.place_demand(postcode_demand, lsoa)
+    np.testing.assert_array_equal(fast.area, tested.area)
+    assert (fast.method, fast.misplaced) == (tested.method, tested.misplaced)
+    ward = assetmap.place_demand(postcode_demand, layers["ward"], small_areas=demand.areas)
+    np.testing.assert_array_equal(ward.area, assetmap.place_demand(postcode_demand,
+                                                                   layers["ward"]).area)
