@@ -117,3 +117,26 @@ def test_duplicates_found_among_rows_sharing_a_point_or_an_id(tmp_path):
     _, audit = assetmap.locate(assetmap.read_register(register))
     assert audit["reason"].tolist() == ["", "", "exact duplicate of row 2",
                                         "same ID as row 2", "", ""]
+
+
+def test_the_command_line_returns_freed_memory(tmp_path):
+    """A command runs with Arrow allocating through jemalloc (unless the environment chose
+    otherwise) and glibc returning large freed blocks: what the national join's peak relies on."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys; from assetmap.cli.main import cli; "
+              "sys.argv = ['assetmap', 'validate', sys.argv[1]]\n"
+              "try:\n    cli()\nexcept SystemExit:\n    pass\n"
+              "import pyarrow; print(pyarrow.default_memory_pool().backend_name)")
+    register = tmp_path / "sites.csv"
+    register.write_text(REGISTER, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    chosen = subprocess.run([sys.executable, "-c", script, str(register)], env=env,
+                            capture_output=True, text=True, check=True).stdout.split()[-1]
+    assert chosen == "jemalloc"
+    kept = subprocess.run([sys.executable, "-c", script, str(register)], capture_output=True,
+                          env={**env, "ARROW_DEFAULT_MEMORY_POOL": "system"}, text=True,
+                          check=True).stdout.split()[-1]
+    assert kept == "system"

@@ -7,6 +7,7 @@ import warnings
 import click
 
 from ..errors import AssetmapError, AssetmapWarning
+from ..memory import return_freed_memory
 from .clusters import clusters_group
 from .diff import diff_command
 from .finder import finder_command
@@ -25,6 +26,7 @@ class _Group(click.Group):
     """Print an :class:`AssetmapError` as one line (exit 2); a bug as one line (exit 3)."""
 
     def invoke(self, ctx: click.Context):
+        return_freed_memory()
         try:
             with warnings.catch_warnings():  # an AssetmapWarning is one line, every time
                 warnings.simplefilter("always", AssetmapWarning)
