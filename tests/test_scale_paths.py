@@ -133,10 +133,10 @@ def test_the_command_line_returns_freed_memory(tmp_path):
     register = tmp_path / "sites.csv"
     register.write_text(REGISTER, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    chosen = subprocess.run([sys.executable, "-c", script, str(register)], env=env,
+    chosen = subprocess.run([sys.executable, "-c", script, str(register)], env=env, cwd=tmp_path,
                             capture_output=True, text=True, check=True).stdout.split()[-1]
     assert chosen == "jemalloc"
     kept = subprocess.run([sys.executable, "-c", script, str(register)], capture_output=True,
-                          env={**env, "ARROW_DEFAULT_MEMORY_POOL": "system"}, text=True,
+                          cwd=tmp_path, env={**env, "ARROW_DEFAULT_MEMORY_POOL": "system"}, text=True,
                           check=True).stdout.split()[-1]
     assert kept == "system"
