@@ -137,6 +137,6 @@ def test_the_command_line_returns_freed_memory(tmp_path):
                             capture_output=True, text=True, check=True).stdout.split()[-1]
     assert chosen == "jemalloc"
     kept = subprocess.run([sys.executable, "-c", script, str(register)], capture_output=True,
-                          cwd=tmp_path, env={**env, "ARROW_DEFAULT_MEMORY_POOL": "system"}, text=True,
-                          check=True).stdout.split()[-1]
+                          cwd=tmp_path, env={**env, "ARROW_DEFAULT_MEMORY_POOL": "system"},
+                          text=True, check=True).stdout.split()[-1]
     assert kept == "system"
