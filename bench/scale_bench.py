@@ -15,9 +15,11 @@ Rows (``--only`` picks some):
   ``cKDTree(sites).query(xy)`` on coordinate arrays, in this process (a kernel);
 - ``postcodes``: loading the postcode index in a fresh process (``PostcodeIndex.from_file``,
   cached as a second call finds it) against ``pandas.read_csv`` of the postcode file;
-- ``gaps``: ``assetmap gaps`` of the England GP practices by LSOA (population, IMD) against a
-  child that places each LSOA's people evenly on its postcodes (STRtree), measures the
-  distance to the nearest practice (cKDTree) and writes each LSOA's median and people to CSV;
+- ``gaps``: ``assetmap gaps`` of the England GP practices by LSOA and local authority
+  district (``-b england``: districts dissolved from LSOAs; population, IMD; CSV, XLSX and
+  GeoPackage written) against a child that places each LSOA's people evenly on its
+  postcodes (STRtree), measures the distance to the nearest practice (cKDTree) and writes
+  each LSOA's median and people to CSV;
 - ``demo``: ``assetmap demo`` against ``planning_pack`` + ``write_pack`` in a child;
 - ``help``: ``assetmap --help`` against ``python -c pass``.
 
@@ -265,9 +267,9 @@ def row_postcodes(files, folder, repeats, warmup, env) -> Figure:
 
 def row_gaps(files, folder, repeats, warmup, env) -> Figure:
     return children(
-        "national gaps", "GP practices x LSOAs",
-        [*cli_command(), "gaps", files["gp"], "--category", "gp_practice", "-b", "gb",
-         "--by", "lsoa", "-p", files["population"], "-d", files["imd"],
+        "national gaps", "GP practices, LSOA+LAD",
+        [*cli_command(), "gaps", files["gp"], "--category", "GP practice", "-b", "england",
+         "--by", "lsoa,lad", "--no-study-area", "-p", files["population"], "-d", files["imd"],
          "-o", folder / "gaps.xlsx"],
         bare_command("gaps", files["postcodes"], files["lsoa"], files["gp"],
                      files["population"], folder / "bare_gaps.csv"),
