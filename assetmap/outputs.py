@@ -11,13 +11,11 @@ from __future__ import annotations
 import codecs
 import datetime
 import glob
-import io
 import os
 import re
 import shutil
 import tempfile
 import threading
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,8 +51,19 @@ _TEMP_PREFIX = ".assetmap-"
 #: give the same bytes (the file's own time says when it was written).
 GPKG_DATE = "1980-01-01T00:00:00.000Z"
 _GDAL_CONFIG = threading.Lock()  # GDAL's config options are process-wide
-#: The date written workbooks carry (document properties and zip entries): none, in effect.
+#: The date written workbooks carry (document properties; XlsxWriter fixes the zip entries'):
+#: none, in effect.
 _FIXED_TIME = datetime.datetime(1980, 1, 1)
+#: XlsxWriter's options: rows streamed to disk, and text always written as text.
+_BOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False,
+                 "strings_to_numbers": False, "strings_to_urls": False}
+#: The few cell styles the workbooks use, as XlsxWriter format properties.
+_STYLES = {None: {}, "title": {"bold": True, "font_size": 14},
+           "header": {"bold": True, "text_wrap": True, "valign": "top"},
+           "wrap": {"text_wrap": True, "valign": "top"}}
+#: The types a cell's value is written as (``None`` aside, an empty cell).
+_PLAIN = frozenset({str, int, float, bool})
+_MAX_ROWS, _MAX_COLUMNS = 1_048_576, 16_384  # a worksheet's
 
 
 def join_outputs(output: str | Path) -> list[Path]:
@@ -384,145 +393,137 @@ def write_xlsx(
     every sheet to print on A4 landscape, one page wide, the header row on each page, long
     text wrapped. The same sheets give the same bytes (the file's dates are fixed).
     """
-    from openpyxl import Workbook
+    from xlsxwriter import Workbook
 
     path = Path(path)
-    book = Workbook(write_only=True)  # rows streamed: several times faster than cell by cell
-    for title, frame in sheets.items():
-        sheet = book.create_sheet(_sheet_title(title, [s.title for s in book.worksheets]))
-        _fill_sheet(sheet, frame, (titles or {}).get(title), formats or {}, printable)
-    with atomic_path(path) as temp:
-        _save_fixed(book, temp)
+    # XlsxWriter streams rows to temporary files: ours, so a failed write leaves none behind.
+    with tempfile.TemporaryDirectory(prefix="assetmap-xlsx-", ignore_cleanup_errors=True) \
+            as scratch, atomic_path(path) as temp:
+        book = Workbook(str(temp), {**_BOOK_OPTIONS, "tmpdir": scratch})
+        book.set_properties({"created": _FIXED_TIME})  # its zip entries' times are fixed
+        formats, styles, taken = formats or {}, _style(book), []
+        # one format per code (those no cell uses are left out of the file)
+        numbers = {number: book.add_format({"num_format": number}) for number in formats.values()}
+        for title, frame in sheets.items():
+            taken.append(_sheet_title(title, taken))
+            _fill_sheet(book.add_worksheet(taken[-1]), frame, (titles or {}).get(title),
+                        formats, printable, styles, numbers)
+        book.close()
     return path
 
 
 def _fill_sheet(sheet, frame: pd.DataFrame, title: str | None, formats: Mapping[str, str],
-                printable: bool) -> None:
-    """Write ``frame`` into a write-only ``sheet``, below ``title`` when given (see
-    :func:`write_xlsx`). Layout (widths, frozen header, filter, print set-up) comes first:
-    a write-only sheet takes it before its rows."""
-    from openpyxl.utils import get_column_letter
-
-    top = 1 if title is None else 3
+                printable: bool, styles: dict, numbers: dict) -> None:
+    """Write ``frame`` into ``sheet``, below ``title`` when given (see :func:`write_xlsx`),
+    row by row (XlsxWriter's constant-memory mode writes each row out once the next starts).
+    ``styles`` are :func:`_style`'s; ``numbers`` the workbook's number formats by code."""
+    top = 0 if title is None else 2  # the header row, counted from 0
+    if top + 1 + len(frame) > _MAX_ROWS or len(frame.columns) > _MAX_COLUMNS:  # else cut
+        raise AssetmapError(f"sheet {sheet.name!r}: {len(frame):,} rows x "
+                            f"{len(frame.columns):,} columns do not fit on a worksheet "
+                            f"({_MAX_ROWS:,} x {_MAX_COLUMNS:,} cells)")
     columns = [_cell_values(frame[column]) for column in frame.columns]
-    widths = []
-    for j, (column, cells) in enumerate(zip(frame.columns, columns, strict=True), start=1):
+    number_of, wrap_of = [], []  # per column: its number format; text longer than this wraps
+    for j, (column, cells) in enumerate(zip(frame.columns, columns, strict=True)):
         longest = max((len(str(v)) for v in cells[:500] if v is not None), default=0)
-        widths.append(min(max(longest, min(len(str(column)), 24), 6) + 2, 60))
-        sheet.column_dimensions[get_column_letter(j)].width = widths[-1]
-    sheet.freeze_panes = f"A{top + 1}"
+        width = min(max(longest, min(len(str(column)), 24), 6) + 2, 60)
+        sheet.set_column(j, j, width)
+        number_of.append(numbers.get(formats.get(str(column))))
+        wrap_of.append(width - 2 if printable else float("inf"))
+    sheet.freeze_panes(top + 1, 0)
     if len(frame.columns):
-        sheet.auto_filter.ref = f"A{top}:{get_column_letter(len(frame.columns))}" \
-                                f"{top + len(frame)}"
+        sheet.autofilter(top, 0, top + len(frame), len(frame.columns) - 1)
     if printable:
         _print_setup(sheet, top)
     if title is not None:
-        sheet.append([_text_cell(sheet, title, font=_style("title"))])
-        sheet.append([])
-    sheet.append([_text_cell(sheet, str(column), font=_style("header"),
-                             alignment=_style("wrap")) for column in frame.columns])
-    shaped = []
-    for column, cells, width in zip(frame.columns, columns, widths, strict=True):
-        number = formats.get(str(column))
-        shaped.append([_shaped(sheet, value, number, printable and width - 2) for value in cells])
-    for row in zip(*shaped, strict=True):
-        sheet.append(row)
+        _text_cell(sheet, 0, 0, title, styles, "title")
+    for j, column in enumerate(frame.columns):
+        _text_cell(sheet, top, j, str(column), styles, "header")
+    write_number, write_boolean = sheet.write_number, sheet.write_boolean
+    for i, row in enumerate(zip(*columns, strict=True), start=top + 1):
+        for j, value in enumerate(row):
+            kind = value.__class__
+            if kind is float or kind is int:
+                try:
+                    write_number(i, j, value, number_of[j])
+                except TypeError:  # infinite: no number in a workbook
+                    _text_cell(sheet, i, j, str(value), styles)
+            elif kind is str:
+                _text_cell(sheet, i, j, value, styles, "wrap" if len(value) > wrap_of[j] else None)
+            elif kind is bool:
+                write_boolean(i, j, value, number_of[j])
+            # None (missing): an empty cell
 
 
-def _shaped(sheet, value, number_format: str | None, wrap_beyond: int | bool):
-    """A value as a write-only sheet takes it: text as a text cell (never a formula),
-    numbers with ``number_format`` as a cell, anything else as it is."""
-    from openpyxl.cell import WriteOnlyCell
-
-    if isinstance(value, str):
-        wrap = wrap_beyond is not False and len(value) > wrap_beyond
-        return _text_cell(sheet, value, alignment=_style("wrap") if wrap else None)
-    if number_format is not None and value is not None:
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = number_format
-        return cell
-    return value
-
-
-def _text_cell(sheet, value: str, *, font=None, alignment=None):
-    """Text stored as text: illegal characters dropped, quote-prefixed when it would read as
+def _text_cell(sheet, row: int, column: int, value: str, styles: dict,
+               style: str | None = None) -> None:
+    """Write text as text: illegal characters dropped, quote-prefixed when it would read as
     a formula."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    quote = False
+    if not value.isprintable():  # only such text holds an illegal character, tab or CR
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)  # "\x0b=1" is stored as "=1"
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    if value.startswith(("\t", "\r")) or _FORMULA.match(value):
-        cell.quotePrefix = True
-    if font is not None:
-        cell.font = font
-    if alignment is not None:
-        cell.alignment = alignment
-    return cell
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # "\x0b=1" is stored as "=1"
+        quote = value.startswith(("\t", "\r"))
+        # CR as any XML reader takes it (XlsxWriter would write it as "_x000D_", which
+        # Excel reads as CR but openpyxl leaves as it is)
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    sheet.write_string(row, column, value,
+                       styles[style, quote or _FORMULA.match(value) is not None])
 
 
-def _style(name: str):
-    """The few cell styles the workbooks use (one object each, shared by the cells)."""
-    from openpyxl.styles import Alignment, Font
-
-    return {"title": Font(bold=True, size=14), "header": Font(bold=True),
-            "wrap": Alignment(wrap_text=True, vertical="top")}[name]
+def _style(book) -> dict:
+    """The workbook's cell formats by (style, quote-prefixed): one object each, shared by
+    the cells (``None`` for a plain cell)."""
+    return {(name, quote): book.add_format({**properties, "quote_prefix": True} if quote
+                                           else properties) if properties or quote else None
+            for name, properties in _STYLES.items() for quote in (False, True)}
 
 
 def _print_setup(sheet, header_row: int) -> None:
-    """A4 landscape, one page wide (as many long as needed), the header row on every
-    page, gridlines and page numbers."""
-    from openpyxl.worksheet.properties import PageSetupProperties
-    from openpyxl.worksheet.worksheet import Worksheet
-
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    sheet.print_title_rows = f"{header_row}:{header_row}"
-    sheet.print_options.gridLines = True
-    sheet.oddFooter.center.text = "Page &P of &N"
-
-
-def _save_fixed(book, path: Path) -> None:
-    """Save an openpyxl workbook so the same content gives the same bytes: the document's
-    created/modified dates and every zip entry's time are fixed."""
-    from openpyxl.writer.excel import ExcelWriter
-
-    book.properties.created = book.properties.modified = _FIXED_TIME
-    staged = io.BytesIO()
-    ExcelWriter(book, zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED,
-                                      allowZip64=True)).save()
-    with zipfile.ZipFile(staged) as source, \
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target:
-        for item in source.infolist():
-            entry = zipfile.ZipInfo(item.filename, date_time=_FIXED_TIME.timetuple()[:6])
-            entry.compress_type, entry.external_attr = item.compress_type, item.external_attr
-            target.writestr(entry, source.read(item))
+    """A4 landscape, one page wide (as many long as needed), the header row (from 0) on
+    every page, gridlines and page numbers."""
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(header_row)
+    sheet.hide_gridlines(0)  # none hidden, and printed
+    sheet.set_footer("&CPage &P of &N")
 
 
 def _cell_values(values: pd.Series) -> list:
     """Python values for spreadsheet cells: numbers, booleans, text, or None (missing)."""
-    if values.dtype.kind in "biuf":
-        cast = values.astype(object).where(values.notna(), None)
-        return [v.item() if isinstance(v, np.generic) else v for v in cast]
-    out = []
-    for value in values.astype(object):
-        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-            out.append(None)
-        elif isinstance(value, bool | int | float | np.generic):
-            out.append(value.item() if isinstance(value, np.generic) else value)
-        else:
-            out.append(str(value))
-    return out
+    cells = values.to_numpy(dtype=object, copy=True)
+    cells[values.isna().to_numpy()] = None  # NaN, NA and NaT alike
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
+        return cells.tolist()  # Python numbers already
+    return [v if v is None or v.__class__ in _PLAIN else _plain(v) for v in cells.tolist()]
+
+
+def _plain(value) -> int | float | bool | str:
+    """A cell's value that is not a Python number, boolean or text: a NumPy number or boolean
+    as Python's, anything else as its text."""
+    if isinstance(value, np.generic):
+        value = value.item()
+        if value.__class__ in _PLAIN:
+            return value
+    return str(value)
 
 
 def _sheet_title(title: str, taken: list[str]) -> str:
     """A valid, unused Excel sheet name."""
-    base = re.sub(r"[\[\]:*?/\\]", "_", str(title)).strip("'")[:31] or "sheet"
+    base = _utf16_cut(re.sub(r"[\[\]:*?/\\]", "_", str(title)).strip("'"), 31).rstrip("'") \
+        or "sheet"
     name, n = base, 1
     while name.casefold() in {t.casefold() for t in taken}:
         n += 1
-        name = f"{base[:31 - len(str(n)) - 1]}_{n}"
+        name = f"{_utf16_cut(base, 31 - len(str(n)) - 1)}_{n}"
     return name
+
+
+def _utf16_cut(text: str, units: int) -> str:
+    """``text`` cut to ``units`` UTF-16 code units, as Excel counts a sheet name's length."""
+    text = text[:units]
+    while len(text.encode("utf-16-le")) > 2 * units:
+        text = text[:-1]
+    return text

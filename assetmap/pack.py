@@ -42,7 +42,8 @@ PACK_FILES = ("report.html", "map.html", "gaps.xlsx", "assetmap.gpkg", "audit.cs
               "run.json")
 #: Packages whose versions ``run.json`` records.
 _PACKAGES = ("assetmap", "geopandas", "shapely", "pyogrio", "pyproj", "pandas", "numpy",
-             "scipy", "folium", "branca", "mapclassify", "openpyxl", "tobler", "access")
+             "pyarrow", "scipy", "folium", "branca", "mapclassify", "openpyxl", "xlsxwriter",
+             "tobler", "access")
 
 
 @dataclass

@@ -104,7 +104,8 @@ def test_every_sheet_prints_landscape_one_page_wide_with_its_header(book):
         header = 3 if sheet.title == "Summary" else 1
         assert sheet.page_setup.orientation == "landscape"
         assert sheet.sheet_properties.pageSetUpPr.fitToPage
-        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+        width = sheet.page_setup.fitToWidth  # not written when 1, the default (ECMA-376)
+        assert (1 if width is None else width, sheet.page_setup.fitToHeight) == (1, 0)
         assert sheet.print_title_rows == f"${header}:${header}"
         assert sheet.freeze_panes == f"A{header + 1}"
         assert sheet.auto_filter.ref.startswith(f"A{header}:")
