@@ -10,8 +10,10 @@ attribution the data requires.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,20 +204,32 @@ def load_layer(
     parts = len(layer)
     shared = layer["code"][layer["code"].duplicated()].unique()
     if spec.areas is not None:
-        layer = layer.dissolve("code", as_index=False, aggfunc={"name": "first"})[
-            ["code", "name", "geometry"]]
+        layer = merge_by_code(layer)
     elif len(shared):  # one area stored as several features
         warn(f"features sharing a code are merged into one area ({len(shared)} codes, "
              f"{parts - layer['code'].nunique()} features merged): {_listed(shared)}",
              file=path)
-        layer = layer.dissolve("code", as_index=False, aggfunc={"name": "first"})[
-            ["code", "name", "geometry"]]
+        layer = merge_by_code(layer)
     if study_area is not None and not shapely.intersects(outline(layer), study_area):
         warn("no area of the layer overlaps the study area (the wrong file, or a wrong CRS?): "
              "nothing will be inside its areas", file=path)
     layer.attrs.update(source=str(path), repaired=repaired, merged=parts - len(layer),
                        dropped=dropped, layer=spec.name)
     return layer
+
+
+def merge_by_code(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One area per code, in code order: its features' union (the first's name), as
+    ``dissolve`` gives it; the unions run on every core (GEOS releases the GIL)."""
+    order = np.argsort(layer["code"].to_numpy(), kind="stable")
+    codes = layer["code"].to_numpy()[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    groups = np.split(np.asarray(layer.geometry.array)[order], starts[1:])
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        merged = list(pool.map(shapely.union_all, groups))
+    return gpd.GeoDataFrame({"code": codes[starts],
+                             "name": layer["name"].to_numpy()[order][starts]},
+                            geometry=merged, crs=layer.crs)
 
 
 def _areas_of(layer: gpd.GeoDataFrame, areas: AreaTable) -> gpd.GeoDataFrame:

@@ -138,7 +138,8 @@ def weighted_quantiles(
     (rows with a negative group are ignored).
     """
     keep = (groups >= 0) & (weights > 0)
-    order = np.lexsort((values[keep], groups[keep]))
+    order = np.argsort(values[keep], kind="stable")  # by value, then stably by group:
+    order = order[np.argsort(groups[keep][order], kind="stable")]  # np.lexsort, faster
     value, weight, group = values[keep][order], weights[keep][order], groups[keep][order]
     total = np.bincount(group, weights=weight, minlength=size)
     before = np.cumsum(total) - total
