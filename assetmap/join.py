@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from .errors import AssetmapError
+from .registers import TEXT
 from .settings import EDGE_TOLERANCE_M
 
 MATCHES = np.array(["inside", "border", "nearest", "outside"], dtype=object)
@@ -122,10 +123,10 @@ def join(
         area, match = assign_areas(points, np.asarray(layer.geometry.array),
                                    rank=code_rank(codes), tolerance=tolerance,
                                    points_tree=tree)
-        found = area >= 0
-        columns[f"{name}_code"] = np.where(found, codes[area], None)
-        columns[f"{name}_name"] = np.where(found, layer["name"].to_numpy()[area], None)
-        columns[f"{name}_match"] = MATCHES[match]
+        for field in ("code", "name"):  # taken as text, missing where no area
+            columns[f"{name}_{field}"] = pd.array(layer[field].to_numpy(), dtype=TEXT).take(
+                area, allow_fill=True)
+        columns[f"{name}_match"] = pd.Categorical.from_codes(match, MATCHES).astype(TEXT)
     extra = pd.DataFrame(columns, index=assets.index)
     kept = assets.drop(columns=assets.geometry.name)
     taken = {column.casefold() for column in extra.columns}
