@@ -10,6 +10,7 @@ With :mod:`assetmap.analyses` this is the orchestration layer: step modules neve
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -159,10 +160,14 @@ def load_layers(
         progress(f"Drawing the study area from layer {bset.study_area!r}")
         study_layer = load_layer(study, crs=crs)  # read once: outline, layer, overlap test
         area = outline(study_layer)
-    for spec in specs:
-        progress(f"Loading layer {spec.name!r}")
-        loaded[spec.name] = study_layer if spec == study else load_layer(
-            spec, crs=crs, study_area=area)
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # reading and repair release the GIL
+        reading = {}
+        for spec in specs:
+            progress(f"Loading layer {spec.name!r}")
+            reading[spec.name] = None if spec == study else pool.submit(
+                load_layer, spec, crs=crs, study_area=area)
+        for spec in specs:
+            loaded[spec.name] = study_layer if spec == study else reading[spec.name].result()
     return loaded, area
 
 
