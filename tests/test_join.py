@@ -130,3 +130,19 @@ def test_counting_by_a_layer_the_assets_were_not_joined_to_is_a_one_line_error()
     joined = assetmap.join(assets, {"square": _square_layer()})
     with pytest.raises(assetmap.AssetmapError, match="not joined to layer 'other'"):
         assetmap.count_by_area(joined, {"square": _square_layer(), "other": _square_layer()})
+
+
+def test_points_in_polygons_queried_in_threads_as_in_one_query():
+    """The polygons split over every core give the same pairs, in the same order, as one
+    STRtree query."""
+    import numpy as np
+
+    from assetmap.join import _contained
+
+    rng = np.random.default_rng(1)
+    points = shapely.points(rng.random((50_000, 2)) * 1000)
+    polygons = shapely.buffer(shapely.points(rng.random((5_000, 2)) * 1000), 20)
+    tree = shapely.STRtree(points)
+    expected = tree.query(polygons, predicate="contains")
+    found = _contained(tree, polygons)
+    assert np.array_equal(found[0], expected[0]) and np.array_equal(found[1], expected[1])
