@@ -40,6 +40,7 @@ import shapely
 from .boundaries import LayerSpec
 from .errors import AssetmapError
 from .join import resolve_ties
+from .locate import id_key
 from .outputs import cluster_outputs, write_geo, write_table
 from .registers import Register, read_register
 
@@ -210,7 +211,7 @@ def _keys(frame: pd.DataFrame, by: str) -> pd.Series:
     """How sites are matched: their id (any case), or their register file and row."""
     if by == "row":
         return frame["source"].astype(str) + "\n" + frame["row"].astype(str)
-    return frame["id"].astype(str).str.strip().str.casefold()
+    return id_key(frame["id"].astype(str))
 
 
 def nearest_clusters(members: gpd.GeoDataFrame, blocks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

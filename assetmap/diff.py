@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 from scipy.spatial import cKDTree
 
 from .errors import AssetmapError
-from .locate import is_real_id, name_key
+from .locate import id_key, is_real_id, name_key
 from .postcodes import normalise_postcodes
 
 #: A row's status: a pair's (the first that applies of recategorised, moved, renamed, else
@@ -104,7 +104,7 @@ def _keys(assets: gpd.GeoDataFrame) -> pd.DataFrame:
     the point."""
     text = {column: assets[column].fillna("").astype(str) if column in assets
             else pd.Series("", index=assets.index) for column in ("id", "name", "postcode")}
-    ids = text["id"].str.strip().str.casefold()
+    ids = id_key(text["id"])
     ids = ids.where(is_real_id(ids), "")
     xy = assets.geometry.get_coordinates().to_numpy()
     return pd.DataFrame({"id": ids.to_numpy(), "name": name_key(text["name"]).to_numpy(),

@@ -535,13 +535,9 @@ def _text_at(parts, rows: np.ndarray) -> np.ndarray:
 
 
 def id_key(ids: pd.Series) -> pd.Series:
-    """IDs as compared (duplicates, snapshots): stripped and case-folded."""
-    return _casefold(ids.str.strip())
-
-
-def _casefold(text: pd.Series) -> pd.Series:
-    """``str.casefold`` of each cell: by Arrow's ``lower`` where the text is ASCII (the
-    same there), by Python's elsewhere."""
+    """IDs as compared (duplicates, snapshots, sites named): stripped and case-folded, by
+    Arrow's ``lower`` where the text is ASCII (the same there), by Python's elsewhere."""
+    text = ids.str.strip()
     folded = text.str.lower()
     other = text.str.isascii().eq(False).to_numpy()
     if other.any():

@@ -305,8 +305,7 @@ def _arrow_table(frame: pd.DataFrame):
         if values.dtype.kind in "biuf":
             columns.append(pa.array(values, from_pandas=True))
         else:
-            text = values.astype("str")
-            columns.append(pa.array(text, type=pa.string(), from_pandas=True))
+            columns.append(pa.array(values.astype(TEXT), type=pa.string(), from_pandas=True))
     return pa.Table.from_arrays(columns, names=[str(name) for name in frame.columns])
 
 

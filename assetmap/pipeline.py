@@ -157,14 +157,13 @@ def load_layers(
         progress(f"Drawing the study area from layer {bset.study_area!r}")
         study_layer = load_layer(study, crs=crs)  # read once: outline, layer, overlap test
         area = outline(study_layer)
+    for spec in specs:
+        progress(f"Loading layer {spec.name!r}")
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # reading and repair release the GIL
-        reading = {}
-        for spec in specs:
-            progress(f"Loading layer {spec.name!r}")
-            reading[spec.name] = None if spec == study else pool.submit(
-                load_layer, spec, crs=crs, study_area=area)
-        for spec in specs:
-            loaded[spec.name] = study_layer if spec == study else reading[spec.name].result()
+        reading = {spec.name: pool.submit(load_layer, spec, crs=crs, study_area=area)
+                   for spec in specs if spec != study}
+    loaded.update({spec.name: study_layer if spec == study else reading[spec.name].result()
+                   for spec in specs})
     return loaded, area
 
 

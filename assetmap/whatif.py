@@ -23,7 +23,7 @@ import pandas as pd
 from .costs import STRAIGHT_LINE, Costs
 from .demand import Placement, sum_by_area
 from .errors import AssetmapError
-from .locate import name_key
+from .locate import id_key, name_key
 from .outputs import write_geo_layers, write_table, write_xlsx
 from .taxonomy import Taxonomy
 
@@ -69,7 +69,7 @@ def find_sites(sites: pd.DataFrame, names: Sequence[str], *, what: str = "site"
     """Positions of the sites named by ID or by name (case, spacing and punctuation
     ignored). An unknown name, or one naming several sites, is a one-line error with the
     closest names."""
-    ids = sites["id"].fillna("").astype(str).str.strip().str.casefold().to_numpy()
+    ids = id_key(sites["id"].fillna("").astype(str)).to_numpy()
     keys = name_key(sites["name"].fillna("").astype(str)).to_numpy()
     found = []
     for name in names:
