@@ -199,12 +199,16 @@ def load_layer(
     layer = gpd.GeoDataFrame(
         {"code": frame[code].astype(str).to_numpy(), "name": frame[name].astype(str).to_numpy()},
         geometry=np.asarray(geometry), crs=crs)
+    features = layer["code"].to_numpy()
     if spec.areas is not None:
-        layer = _areas_of(layer, spec.areas)
+        layer, features = _areas_of(layer, spec.areas)
     parts = len(layer)
     shared = layer["code"][layer["code"].duplicated()].unique()
     if spec.areas is not None:
+        areas = layer["code"].to_numpy()
         layer = merge_by_code(layer)
+        layer.attrs["parts"] = Parts(str(path), features, np.searchsorted(
+            layer["code"].to_numpy(), areas))  # merged codes are sorted and unique
     elif len(shared):  # one area stored as several features
         warn(f"features sharing a code are merged into one area ({len(shared)} codes, "
              f"{parts - layer['code'].nunique()} features merged): {_listed(shared)}",
@@ -216,6 +220,29 @@ def load_layer(
     layer.attrs.update(source=str(path), repaired=repaired, merged=parts - len(layer),
                        dropped=dropped, layer=spec.name)
     return layer
+
+
+@dataclass(frozen=True, eq=False)
+class Parts:
+    """The features a layer's areas were dissolved from (its ``attrs["parts"]``): the file
+    they were read from, their own ``codes`` and the position of each one's ``area``."""
+
+    source: str
+    codes: np.ndarray
+    area: np.ndarray
+
+    def __deepcopy__(self, memo) -> Parts:  # pandas copies attrs at each step; never changed
+        return self
+
+    def of(self, small_areas: gpd.GeoDataFrame) -> np.ndarray | None:
+        """Each small area's position in the layer when the layer was dissolved from exactly
+        these features (read from the same file, each once), else ``None``."""
+        codes = pd.Index(self.codes)
+        if (small_areas.attrs.get("source") != self.source or len(small_areas) != len(codes)
+                or not codes.is_unique):
+            return None
+        at = codes.get_indexer(small_areas["code"].to_numpy())
+        return None if (at < 0).any() else self.area[at]
 
 
 def merge_by_code(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -232,9 +259,10 @@ def merge_by_code(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                             geometry=merged, crs=layer.crs)
 
 
-def _areas_of(layer: gpd.GeoDataFrame, areas: AreaTable) -> gpd.GeoDataFrame:
-    """The features re-coded to the areas the table puts them in (to be dissolved); those
-    not in the table are left out, with a warning."""
+def _areas_of(layer: gpd.GeoDataFrame, areas: AreaTable
+              ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """The features re-coded to the areas the table puts them in (to be dissolved), and
+    their own codes; those not in the table are left out, with a warning."""
     if not areas.table.exists():
         raise AssetmapError("area table not found", file=areas.table)
     try:
@@ -255,7 +283,8 @@ def _areas_of(layer: gpd.GeoDataFrame, areas: AreaTable) -> gpd.GeoDataFrame:
     rows = lookup.loc[layer["code"]]
     return gpd.GeoDataFrame({"code": rows[areas.code].to_numpy(),
                              "name": rows[areas.name].to_numpy()},
-                            geometry=layer.geometry.to_numpy(), crs=layer.crs)
+                            geometry=layer.geometry.to_numpy(), crs=layer.crs
+                            ), layer["code"].to_numpy()
 
 
 def _drop_missing(frame: gpd.GeoDataFrame, code: str, path: Path

@@ -46,7 +46,7 @@ from .boundaries import BoundarySet, layer_spec, load_layer
 from .errors import AssetmapError
 from .join import assign_areas, code_rank
 from .postcodes import PostcodeIndex
-from .registers import read_register
+from .registers import parse_numbers, read_register
 from .settings import AGGREGATIONS, EDGE_TOLERANCE_M, WORK_CRS
 
 #: ``auto`` takes best fit when it misplaces at most this share of residents.
@@ -175,9 +175,9 @@ def read_demand(
         areas = areas.join(numbers.drop(columns=[c for c in numbers if c in areas]), on="code")
         warned += _code_warnings(table.numbers.index, codes, table.path)
     areas[counts] = areas[counts].fillna(0.0)
-    return Demand(gpd.GeoDataFrame(areas, geometry=small_areas.geometry.to_numpy(),
-                                   crs=small_areas.crs),
-                  counts, {role: column for role, (_, column) in roles.items()},
+    areas = gpd.GeoDataFrame(areas, geometry=small_areas.geometry.to_numpy(), crs=small_areas.crs)
+    areas.attrs.update(small_areas.attrs)  # its source: see boundaries.Parts.of
+    return Demand(areas, counts, {role: column for role, (_, column) in roles.items()},
                   [str(table.path) for table in tables.values()], warned,
                   additive_parts(areas, counts))
 
@@ -210,12 +210,15 @@ class _Table:
 
 
 def _read_table(path: str | Path, codes: np.ndarray, code: str | None) -> _Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     register = read_register(path)
     text = register.cells
     if code is None:
-        known = pd.Index(codes)  # a hash lookup per column: isin on Arrow text is slow
-        matches = text.apply(lambda column: known.get_indexer(
-            column.to_numpy(dtype=object)) >= 0).sum()
+        known = pa.array(codes, pa.string())
+        matches = pd.Series({column: pc.sum(pc.is_in(pa.array(text[column].array), known)
+                                            ).as_py() or 0 for column in text.columns})
         if matches.max() == 0:
             raise AssetmapError(f"no column holds codes of the small-area layer (such as "
                                 f"{codes[0]!r}); name its column", file=register.path)
@@ -229,8 +232,8 @@ def _read_table(path: str | Path, codes: np.ndarray, code: str | None) -> _Table
         raise AssetmapError(f"area {keys[twice].iloc[0]!r} is listed twice",
                             file=register.path, row=int(keys.index[twice][0]), column=code)
     cells = text.drop(columns=code)
-    numbers = cells.apply(lambda column: pd.to_numeric(
-        column.str.replace(",", "", regex=False), errors="coerce"))  # commas group thousands
+    numbers = pd.DataFrame({column: parse_numbers(cells[column]) for column in cells},
+                           index=cells.index)  # commas group thousands
     numeric = (numbers.notna() | (cells == "")).all() & (cells != "").any()
     numbers = numbers.loc[keys != "", numeric[numeric].index].set_axis(keys[keys != ""])
     return _Table(register.path, text, code, numbers)
@@ -265,7 +268,7 @@ def _require_numbers(table: _Table, column: str) -> None:
     if column in table.numbers.columns:
         return
     cells = table.text[column]
-    bad = (cells != "") & pd.to_numeric(cells.str.replace(",", ""), errors="coerce").isna()
+    bad = (cells != "") & np.isnan(parse_numbers(cells))
     raise AssetmapError(f"{cells[bad].iloc[0]!r} is not a number", file=table.path,
                         row=int(bad.index[bad][0]), column=column)
 
@@ -383,14 +386,20 @@ def place_demand(
     The point-in-area rules are :func:`assetmap.assign_areas`'s (a border goes to the lowest
     code; a point up to ``tolerance`` metres outside every area to the nearest). When
     ``layer`` is ``small_areas`` (the demand's areas, the same features), each point is
-    where :func:`demand_points` put it already, by the same rules: not tested again.
+    where :func:`demand_points` put it already, by the same rules: not tested again. When
+    ``layer`` was dissolved from exactly those small areas (``attrs["parts"]``, as
+    districts from LSOAs), each point counts in the area its small area is part of.
     """
     if method not in AGGREGATIONS:
         raise AssetmapError(f"unknown aggregation {method!r}; use {', '.join(AGGREGATIONS)}")
     codes = layer["code"].to_numpy()
     rank = code_rank(codes)
+    parts = layer.attrs.get("parts")
+    dissolved = None if parts is None or small_areas is None else parts.of(small_areas)
     if small_areas is not None and _same_features(layer, small_areas):
         own = points["small"].to_numpy()
+    elif dissolved is not None:
+        own = dissolved[points["small"].to_numpy()]
     else:
         own, _ = assign_areas(np.asarray(points.geometry.array),
                               np.asarray(layer.geometry.array), rank=rank, tolerance=tolerance)

@@ -20,9 +20,8 @@ import pyproj
 import shapely
 
 from .errors import AssetmapError, warn
-from .outputs import NUMBER
 from .postcodes import PostcodeIndex, is_well_formed, normalise_postcodes
-from .registers import TEXT, Register, describe_roles, read_register
+from .registers import TEXT, Register, describe_roles, parse_numbers, read_register
 from .settings import DUPLICATE_DISTANCE_M, EDGE_TOLERANCE_M, WORK_CRS
 from .taxonomy import Taxonomy, classify, load_taxonomy, type_shares
 
@@ -34,8 +33,6 @@ AUDIT_COLUMNS = ["source", "row", "status", "reason", "method", "category", "not
 #: British National Grid extent (metres) and Great Britain in degrees.
 _GRID = {"easting": (1.0, 700_000.0), "northing": (1.0, 1_300_000.0)}
 _DEGREES = {"latitude": (49.8, 61.0), "longitude": (-8.7, 1.9)}
-#: A number as typed (once commas are dealt with): sign, digits, point, exponent.
-_NUMERAL = rf"^{NUMBER}$"
 #: Coordinate roles and the role they need beside them.
 _PARTNERS = {"easting": "northing", "northing": "easting", "latitude": "longitude",
              "longitude": "latitude"}
@@ -295,10 +292,10 @@ class _Rows:
         """Easting/northing; columns whose every value is GB degrees are read as
         longitude/latitude instead, and the rows so located say so."""
         e_text, n_text = register.column("easting"), register.column("northing")
-        e, n = _number(e_text, None), _number(n_text, None)  # metres: commas group thousands
+        e, n = parse_numbers(e_text), parse_numbers(n_text)  # metres: commas group thousands
         decimal_commas = register.delimiter == ";"  # as degrees may be written there
-        if _all_degrees(*((_number(e_text, ";"), _number(n_text, ";")) if decimal_commas
-                          else (e, n))):
+        if _all_degrees(*((parse_numbers(e_text, ";"), parse_numbers(n_text, ";"))
+                          if decimal_commas else (e, n))):
             self.by_degrees(n_text, e_text, register.delimiter)
             columns = f"{register.roles['easting']}/{register.roles['northing']}"
             self.note(self.method == "latitude/longitude",
@@ -312,7 +309,7 @@ class _Rows:
 
     def by_degrees(self, lat_text: pd.Series, lon_text: pd.Series,
                    delimiter: str | None) -> None:
-        lat, lon = _number(lat_text, delimiter), _number(lon_text, delimiter)
+        lat, lon = parse_numbers(lat_text, delimiter), parse_numbers(lon_text, delimiter)
         in_gb = _in_range(lat, *_DEGREES["latitude"]) & _in_range(lon, *_DEGREES["longitude"])
         swapped = ~in_gb & _in_range(lon, *_DEGREES["latitude"]) & _in_range(
             lat, *_DEGREES["longitude"])
@@ -486,18 +483,6 @@ def unique_casefold(columns) -> list[str]:
         seen.add(name.casefold())
         names.append(name)
     return names
-
-
-def _number(text: pd.Series, delimiter: str | None) -> np.ndarray:
-    """Numbers as typed: commas are thousands separators, or decimal commas in a file
-    delimited by semicolons (NaN where a cell is not a number). Parsed by Arrow."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    comma = "." if delimiter == ";" else ""
-    cells = pa.array(text.astype(TEXT).str.replace(",", comma, regex=False).array)
-    numeral = pc.if_else(pc.match_substring_regex(cells, _NUMERAL), cells, None)
-    return pc.cast(numeral, pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def _in_range(values: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import AssetmapError, refuse_special_file
-from .registers import TEXT
+from .registers import NUMBER, TEXT
 from .settings import WEB_CRS
 
 _GEO_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
@@ -35,8 +35,6 @@ _BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 #: spreadsheet may skip, or a reader not see, before a formula starts.
 _LEAD = (rf"(?:(?![{_BREAKS}])[\s\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f"
          rf"\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff])*")
-#: A number as typed: sign, digits, point, exponent.
-NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 #: Where an apostrophe goes: before a line (the cell's first, or one after a line break)
 #: that starts, after whitespace, with ``= + - @`` and is not a plain number.
 _FORMULA = re.compile(rf"(?:^|(?<=[{_BREAKS}]))(?={_LEAD}[=+\-@])"

@@ -54,6 +54,8 @@ _HEAD_CHARS = 2**22
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 #: How cells are held: text in Arrow memory, worked on by Arrow's string kernels.
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+#: A number as typed: sign, digits, point, exponent.
+NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 #: ``str.strip`` over a whole array of cells at once.
 _STRIP = np.frompyfunc(str.strip, 1, 1)
 
@@ -468,3 +470,16 @@ def _refuse_zip_bomb(path: Path) -> None:
             f"size), more than is read (at most {XLSX_MAX_BYTES / 2**20:,.0f} MiB, or "
             f"{XLSX_MAX_RATIO} times its size above {XLSX_RATIO_FROM_BYTES / 2**20:,.0f} "
             "MiB): save the sheet as CSV", file=path)
+
+
+def parse_numbers(text: pd.Series, delimiter: str | None = None) -> np.ndarray:
+    """Numbers as typed: commas are thousands separators, or decimal commas in a file
+    delimited by semicolons (NaN where a cell is not a number). Parsed by Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    comma = "." if delimiter == ";" else ""
+    cells = pa.array(text.astype(TEXT).str.replace(",", comma, regex=False).array)
+    numeral = pc.if_else(pc.match_substring_regex(cells, f"^{NUMBER}$"), cells, None)
+    return pc.cast(numeral, pa.float64()).to_numpy(zero_copy_only=False)
+

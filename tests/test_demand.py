@@ -268,3 +268,30 @@ def test_people_placed_in_their_own_small_areas_are_not_tested_again(demand, pos
     ward = assetmap.place_demand(postcode_demand, layers["ward"], small_areas=demand.areas)
     np.testing.assert_array_equal(ward.area, assetmap.place_demand(postcode_demand,
                                                                    layers["ward"]).area)
+
+
+def test_people_in_a_layer_dissolved_from_their_small_areas_follow_them(
+        demand, postcode_demand, layers, data, tmp_path):
+    """MSOAs dissolved from Bradford's LSOAs (by the ONS lookup in the postcode file): each
+    point counts in the MSOA its LSOA is part of, the same areas as the point-in-polygon
+    test puts it in; a layer read from another file is tested point by point."""
+    lookup = pd.read_csv(data / "bradford" / "postcodes_bd.csv", dtype=str,
+                         usecols=["lsoa11cd", "msoa11cd"]).drop_duplicates("lsoa11cd")
+    lookup["msoa_name"] = "MSOA " + lookup["msoa11cd"]
+    lookup.to_csv(tmp_path / "lookup.csv", index=False)
+    bset = tmp_path / "set.toml"
+    bset.write_text(f'[layers.msoa]\nfile = "{data / "bradford" / "lsoa.geojson"}"\n'
+                    'code = "LSOA11CD"\nname = "LSOA11NM"\n'
+                    f'[layers.msoa.areas]\ntable = "{tmp_path / "lookup.csv"}"\n'
+                    'key = "lsoa11cd"\ncode = "msoa11cd"\nname = "msoa_name"\n',
+                    encoding="utf-8")
+    msoa = assetmap.load_layer(assetmap.load_boundary_set(bset).spec("msoa"))
+    assert len(msoa) == len(layers["msoa"]) and msoa.attrs["parts"].of(demand.areas) is not None
+    followed = assetmap.place_demand(postcode_demand, msoa, small_areas=demand.areas)
+    tested = assetmap.place_demand(postcode_demand, msoa)
+    np.testing.assert_array_equal(followed.area, tested.area)
+    assert followed.method == tested.method == "best_fit" and followed.misplaced == 0
+    elsewhere = demand.areas.copy()
+    elsewhere.attrs["source"] = "another file"  # the same codes read from another file
+    assert msoa.attrs["parts"].of(elsewhere) is None
+    assert msoa.attrs["parts"].of(demand.areas.iloc[1:]) is None  # not every part
