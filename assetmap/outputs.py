@@ -9,13 +9,15 @@ check them against the files it reads before doing any work.
 from __future__ import annotations
 
 import codecs
-import datetime
 import glob
+import io
 import os
 import re
 import shutil
 import tempfile
 import threading
+import zipfile
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,16 +51,12 @@ _TEMP_PREFIX = ".assetmap-"
 #: give the same bytes (the file's own time says when it was written).
 GPKG_DATE = "1980-01-01T00:00:00.000Z"
 _GDAL_CONFIG = threading.Lock()  # GDAL's config options are process-wide
-#: The date written workbooks carry (document properties; XlsxWriter fixes the zip entries'):
-#: none, in effect.
-_FIXED_TIME = datetime.datetime(1980, 1, 1)
-#: XlsxWriter's options: rows streamed to disk, and text always written as text.
-_BOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False,
-                 "strings_to_numbers": False, "strings_to_urls": False}
-#: The few cell styles the workbooks use, as XlsxWriter format properties.
-_STYLES = {None: {}, "title": {"bold": True, "font_size": 14},
-           "header": {"bold": True, "text_wrap": True, "valign": "top"},
-           "wrap": {"text_wrap": True, "valign": "top"}}
+#: The dates written workbooks carry (the document's and its zip entries'): none, in effect.
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+_FIXED_DATE = b"1980-01-01T00:00:00Z"
+#: What printable text needing a quote prefix starts with (other lead characters of
+#: ``_FORMULA`` are not printable).
+_QUOTE_FIRST = frozenset("=+-@ ")
 #: The types a cell's value is written as (``None`` aside, an empty cell).
 _PLAIN = frozenset({str, int, float, bool})
 _MAX_ROWS, _MAX_COLUMNS = 1_048_576, 16_384  # a worksheet's
@@ -384,117 +382,136 @@ def write_xlsx(
     Each sheet has a bold header row, frozen, with filters on; number formats by column
     name from ``formats`` (e.g. ``{"population": "#,##0"}``); columns sized to their
     contents. Every text cell is stored as text: one starting with ``= + - @`` never
-    becomes a formula (and is quote-prefixed, so editing it in Excel keeps it text).
-    Missing values are empty cells; sheet names are made valid (31 characters, no ``[]:*?/\\``).
-    ``titles`` (sheet: text) puts a bold line above a sheet's table. ``printable`` sets
-    every sheet to print on A4 landscape, one page wide, the header row on each page, long
-    text wrapped. The same sheets give the same bytes (the file's dates are fixed).
+    becomes a formula, and its column is quote-prefixed, so editing it in Excel keeps it
+    text. Missing values are empty cells, infinite numbers the text ``inf``; sheet names are
+    made valid (31 characters, no ``[]:*?/\\``). ``titles`` (sheet: text) puts a bold line
+    above a sheet's table. ``printable`` sets every sheet to print on A4 landscape, one page
+    wide, the header row on each page, columns of long text wrapped. The same sheets give
+    the same bytes (the file's dates are fixed). Written by Rust's ``rust_xlsxwriter``.
     """
-    from xlsxwriter import Workbook
+    from rustpy_xlsxwriter import write_worksheets
 
-    path = Path(path)
-    # XlsxWriter streams rows to temporary files: ours, so a failed write leaves none behind.
-    with tempfile.TemporaryDirectory(prefix="assetmap-xlsx-", ignore_cleanup_errors=True) \
-            as scratch, atomic_path(path) as temp:
-        book = Workbook(str(temp), {**_BOOK_OPTIONS, "tmpdir": scratch})
-        book.set_properties({"created": _FIXED_TIME})  # its zip entries' times are fixed
-        formats, styles, taken = formats or {}, _style(book), []
-        # one format per code (those no cell uses are left out of the file)
-        numbers = {number: book.add_format({"num_format": number}) for number in formats.values()}
-        for title, frame in sheets.items():
-            taken.append(_sheet_title(title, taken))
-            _fill_sheet(book.add_worksheet(taken[-1]), frame, (titles or {}).get(title),
-                        formats, printable, styles, numbers)
-        book.close()
-    return path
+    entries, options, taken = [], defaultdict(dict), []
+    for title, frame in sheets.items():
+        taken.append(_sheet_title(title, taken))
+        entries.append((taken[-1], _sheet(frame, taken[-1], (titles or {}).get(title),
+                                          formats or {}, printable, options)))
+    workbook = io.BytesIO()
+    write_worksheets(entries, workbook, inf_value="inf", **options)
+    with atomic_path(path) as temp:
+        _with_fixed_dates(workbook.getvalue(), temp)
+    return Path(path)
 
 
-def _fill_sheet(sheet, frame: pd.DataFrame, title: str | None, formats: Mapping[str, str],
-                printable: bool, styles: dict, numbers: dict) -> None:
-    """Write ``frame`` into ``sheet``, below ``title`` when given (see :func:`write_xlsx`),
-    row by row (XlsxWriter's constant-memory mode writes each row out once the next starts).
-    ``styles`` are :func:`_style`'s; ``numbers`` the workbook's number formats by code."""
+def _sheet(frame: pd.DataFrame, name: str, title: str | None, formats: Mapping[str, str],
+           printable: bool, options: dict) -> pd.DataFrame:
+    """The cells of one sheet as the writer takes them (see :func:`write_xlsx`), its layout
+    added to ``options`` (the writer's options, by sheet name)."""
+    from rustpy_xlsxwriter import Format
+
     top = 0 if title is None else 2  # the header row, counted from 0
     if top + 1 + len(frame) > _MAX_ROWS or len(frame.columns) > _MAX_COLUMNS:  # else cut
-        raise AssetmapError(f"sheet {sheet.name!r}: {len(frame):,} rows x "
-                            f"{len(frame.columns):,} columns do not fit on a worksheet "
-                            f"({_MAX_ROWS:,} x {_MAX_COLUMNS:,} cells)")
-    columns = [_cell_values(frame[column]) for column in frame.columns]
-    number_of, wrap_of = [], []  # per column: its number format; text longer than this wraps
-    for j, (column, cells) in enumerate(zip(frame.columns, columns, strict=True)):
+        raise AssetmapError(f"sheet {name!r}: {len(frame):,} rows x {len(frame.columns):,} "
+                            f"columns do not fit on a worksheet ({_MAX_ROWS:,} x "
+                            f"{_MAX_COLUMNS:,} cells)")
+    columns, widths, styles = {}, [], []
+    for column in frame.columns:
+        values = frame[column]
+        header = _free_name(_text(str(column))[0], columns)
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
+            cells, text, quote = values.to_numpy(), [], False
+        else:
+            cells, quote = _cell_values(values)
+            text = [v for v in cells if v.__class__ is str]
+        columns[header] = cells
         longest = max((len(str(v)) for v in cells[:500] if v is not None), default=0)
-        width = min(max(longest, min(len(str(column)), 24), 6) + 2, 60)
-        sheet.set_column(j, j, width)
-        number_of.append(numbers.get(formats.get(str(column))))
-        wrap_of.append(width - 2 if printable else float("inf"))
-    sheet.freeze_panes(top + 1, 0)
-    if len(frame.columns):
-        sheet.autofilter(top, 0, top + len(frame), len(frame.columns) - 1)
-    if printable:
-        _print_setup(sheet, top)
+        widths.append(min(max(longest, min(len(header), 24), 6) + 2, 60))
+        style = {"num_format": formats.get(str(column)),  # quote text-only columns
+                 "quote": quote and len(text) == len(cells) - sum(v is None for v in cells),
+                 "wrap": printable and any(len(v) > widths[-1] - 2 for v in text)}
+        styles.append(_format(Format(), **style) if any(style.values()) else None)
+    options["freeze_panes"][name] = {"row": top + 1, "col": 0}
+    options["column_widths"][name] = widths
+    options["column_formats"][name] = styles
+    options["header_format"][name] = _format(Format(), bold=True, wrap=True)
+    options["autofilter"][name] = bool(columns)
     if title is not None:
-        _text_cell(sheet, 0, 0, title, styles, "title")
-    for j, column in enumerate(frame.columns):
-        _text_cell(sheet, top, j, str(column), styles, "header")
-    write_number, write_boolean = sheet.write_number, sheet.write_boolean
-    for i, row in enumerate(zip(*columns, strict=True), start=top + 1):
-        for j, value in enumerate(row):
-            kind = value.__class__
-            if kind is float or kind is int:
-                try:
-                    write_number(i, j, value, number_of[j])
-                except TypeError:  # infinite: no number in a workbook
-                    _text_cell(sheet, i, j, str(value), styles)
-            elif kind is str:
-                _text_cell(sheet, i, j, value, styles, "wrap" if len(value) > wrap_of[j] else None)
-            elif kind is bool:
-                write_boolean(i, j, value, number_of[j])
-            # None (missing): an empty cell
+        text, quote = _text(title)
+        options["header_row"][name] = top
+        options["merge_ranges"][name] = [(0, 0, 0, max(len(columns) - 1, 1), text,
+                                          _format(Format(), bold=True, size=14, quote=quote))]
+    if printable:
+        options["page_setup"][name] = {
+            "landscape": True, "paper_size": 9, "fit_to_pages": (1, 0), "repeat_rows": top,
+            "print_gridlines": True, "footer": "&CPage &P of &N"}
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
 
-def _text_cell(sheet, row: int, column: int, value: str, styles: dict,
-               style: str | None = None) -> None:
-    """Write text as text: illegal characters dropped, quote-prefixed when it would read as
-    a formula."""
+def _format(cell_format, *, bold: bool = False, size: int | None = None, wrap: bool = False,
+            quote: bool = False, num_format: str | None = None):
+    """A ``rustpy_xlsxwriter.Format`` with these properties (wrapped text aligned top)."""
+    if bold:
+        cell_format.set_bold()
+    if size:
+        cell_format.set_font_size(size)
+    if wrap:
+        cell_format.set_text_wrap().set_align("top")
+    if quote:
+        cell_format.set_quote_prefix()
+    if num_format:
+        cell_format.set_num_format(num_format)
+    return cell_format
+
+
+def _free_name(name: str, taken: Mapping[str, object]) -> str:
+    """``name``, or ``name (2)``, ``name (3)`` ... when a column is named so already."""
+    free, n = name, 1
+    while free in taken:
+        n += 1
+        free = f"{name} ({n})"
+    return free
+
+
+def _text(value: str) -> tuple[str, bool]:
+    """Text as a cell holds it: characters XML cannot hold dropped, CR as any XML reader
+    takes it (LF); and whether it needs a quote prefix to stay text when edited."""
     quote = False
     if not value.isprintable():  # only such text holds an illegal character, tab or CR
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         value = ILLEGAL_CHARACTERS_RE.sub("", value)  # "\x0b=1" is stored as "=1"
         quote = value.startswith(("\t", "\r"))
-        # CR as any XML reader takes it (XlsxWriter would write it as "_x000D_", which
-        # Excel reads as CR but openpyxl leaves as it is)
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-    sheet.write_string(row, column, value,
-                       styles[style, quote or _FORMULA.match(value) is not None])
+    return value, quote or _FORMULA.match(value) is not None
 
 
-def _style(book) -> dict:
-    """The workbook's cell formats by (style, quote-prefixed): one object each, shared by
-    the cells (``None`` for a plain cell)."""
-    return {(name, quote): book.add_format({**properties, "quote_prefix": True} if quote
-                                           else properties) if properties or quote else None
-            for name, properties in _STYLES.items() for quote in (False, True)}
+def _with_fixed_dates(workbook: bytes, target: Path) -> None:
+    """Copy a workbook to ``target`` with its dates fixed: the document's creation and
+    modification times, and each zip entry's."""
+    with zipfile.ZipFile(io.BytesIO(workbook)) as source, zipfile.ZipFile(target, "w") as copy:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "docProps/core.xml":
+                data = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", _FIXED_DATE, data)
+            copy.writestr(zipfile.ZipInfo(entry.filename, _FIXED_TIME), data,
+                          compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
 
 
-def _print_setup(sheet, header_row: int) -> None:
-    """A4 landscape, one page wide (as many long as needed), the header row (from 0) on
-    every page, gridlines and page numbers."""
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(header_row)
-    sheet.hide_gridlines(0)  # none hidden, and printed
-    sheet.set_footer("&CPage &P of &N")
-
-
-def _cell_values(values: pd.Series) -> list:
-    """Python values for spreadsheet cells: numbers, booleans, text, or None (missing)."""
+def _cell_values(values: pd.Series) -> tuple[np.ndarray, bool]:
+    """Python values for spreadsheet cells: numbers, booleans, text (as :func:`_text` keeps
+    it), or None (missing); and whether some text needs a quote prefix."""
     cells = values.to_numpy(dtype=object, copy=True)
     cells[values.isna().to_numpy()] = None  # NaN, NA and NaT alike
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
-        return cells.tolist()  # Python numbers already
-    return [v if v is None or v.__class__ in _PLAIN else _plain(v) for v in cells.tolist()]
+    quote = False
+    for i, v in enumerate(cells):
+        if v is None:
+            continue
+        if v.__class__ not in _PLAIN:
+            v = cells[i] = _plain(v)
+        if v.__class__ is str and (not v.isprintable() or v[:1] in _QUOTE_FIRST):
+            cells[i], needs = _text(v)
+            quote = quote or needs
+    return cells, quote
 
 
 def _plain(value) -> int | float | bool | str:

@@ -42,7 +42,7 @@ PACK_FILES = ("report.html", "map.html", "gaps.xlsx", "assetmap.gpkg", "audit.cs
               "run.json")
 #: Packages whose versions ``run.json`` records.
 _PACKAGES = ("assetmap", "geopandas", "shapely", "pyogrio", "pyproj", "pandas", "numpy",
-             "pyarrow", "scipy", "folium", "branca", "mapclassify", "openpyxl", "xlsxwriter",
+             "pyarrow", "scipy", "folium", "branca", "mapclassify", "openpyxl", "rustpy-xlsxwriter",
              "tobler", "access")
 
 
