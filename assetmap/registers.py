@@ -176,14 +176,18 @@ def read_register(
     merged: list[tuple[int, int, int, int]] = []
     if suffix in _CSV_SUFFIXES or (suffix == ".gz" and path.stem.lower().endswith(
             tuple(_CSV_SUFFIXES))):
-        data, text, encoding = _csv_text(path)
-        delimiter = _delimiter(text)
-        frame = _arrow_csv(data, text, encoding, delimiter, header_row)
+        data = _csv_bytes(path)
+        head, encoding = _decoded(data[:_HEAD_CHARS], path, partial=True)
+        delimiter = _delimiter(head)
+        frame = _arrow_csv(data, head, encoding, delimiter, header_row)
         if frame is not None:
             return Register(path, frame, detect_roles(frame.columns, roles, file=path),
                             encoding=encoding, delimiter=delimiter, stripped=True)
+        text, encoding = _decoded(data, path)
+        del data
+        delimiter = _delimiter(text)
         rows = _csv_rows(text, delimiter, path)
-        del data, text
+        del text
     elif suffix in {".xlsx", ".xlsm"}:
         _refuse_zip_bomb(path)
         rows, merged = _xlsx_rows(path, sheet)
@@ -221,8 +225,8 @@ def _read_oruk(source: str | Path, sheet: str | None, roles: dict[str, str] | No
     return read_oruk(source, roles=roles)
 
 
-def _csv_text(path: Path) -> tuple[bytes, str, str]:
-    """The file's bytes (unzipped), its text, and the encoding that decoded it."""
+def _csv_bytes(path: Path) -> bytes:
+    """The file's bytes, unzipped."""
     data = path.read_bytes()
     if path.suffix.lower() == ".gz":
         try:
@@ -230,19 +234,25 @@ def _csv_text(path: Path) -> tuple[bytes, str, str]:
         except (OSError, EOFError, zlib.error) as exc:
             raise AssetmapError(f"cannot read as a gzipped CSV ({first_line(exc)})",
                                 file=path) from None
+    return data
+
+
+def _decoded(data: bytes, path: Path, *, partial: bool = False) -> tuple[str, str]:
+    """The text and the encoding that decoded it (its BOM's, else UTF-8, Windows-1252 or
+    Latin-1); ``partial``: the start of a file, maybe cut inside a character."""
     marked = next((encoding for bom, encoding in _BOMS.items() if data.startswith(bom)), "utf-8")
     for encoding in (marked, "cp1252", "latin-1"):
         try:
-            text = data.decode(encoding)
+            text = codecs.getincrementaldecoder(encoding)().decode(data, final=not partial)
             break
         except UnicodeDecodeError:
             continue
     if "\x00" in text:
         raise AssetmapError("not a text file (contains NUL bytes)", file=path)
-    return data, text, encoding
+    return text, encoding
 
 
-def _arrow_csv(data: bytes, text: str, encoding: str, delimiter: str,
+def _arrow_csv(data: bytes, head: str, encoding: str, delimiter: str,
                header_row: int | None) -> pd.DataFrame | None:
     """The register as :func:`_csv_rows` and :func:`_table` read it, by Arrow's CSV reader
     (many times faster, text kept in Arrow memory): for UTF-8 files whose header is the first
@@ -251,14 +261,13 @@ def _arrow_csv(data: bytes, text: str, encoding: str, delimiter: str,
     import pyarrow.compute as pc
     import pyarrow.csv
 
-    if header_row not in (None, 1) or not encoding.startswith("utf-8"):
+    if header_row not in (None, 1) or not encoding.startswith("utf-8") or b"\x00" in data:
+        return None  # (Arrow checks the rest is UTF-8; NUL bytes are refused by the caller)
+    top, _ = _grid(list(itertools.islice(
+        csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), _HEADER_SEARCH_ROWS)))
+    if not top.size or not (top[0] != "").any() or (header_row is None and _find_header(top)):
         return None
-    head, _ = _grid(list(itertools.islice(
-        csv.reader(io.StringIO(text[:_HEAD_CHARS], newline=""), delimiter=delimiter),
-        _HEADER_SEARCH_ROWS)))
-    if not head.size or not (head[0] != "").any() or (header_row is None and _find_header(head)):
-        return None
-    names = _unique_names(list(head[0]))
+    names = _unique_names(list(top[0]))
     try:
         table = pyarrow.csv.read_csv(
             io.BytesIO(data[len(codecs.BOM_UTF8):] if encoding == "utf-8-sig" else data),

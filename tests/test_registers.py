@@ -342,7 +342,8 @@ def test_arrow_and_python_readers_agree(tmp_path, text, fast):
     files it does not read the same way."""
     path = tmp_path / "register.csv"
     path.write_bytes(text.encode("utf-8"))
-    data, decoded, encoding = registers._csv_text(path)
+    data = registers._csv_bytes(path)
+    decoded, encoding = registers._decoded(data, path)
     delimiter = registers._delimiter(decoded)
     assert (registers._arrow_csv(data, decoded, encoding, delimiter, None) is not None) == fast
     cells, widths = registers._grid(registers._csv_rows(decoded, delimiter, path))
@@ -350,3 +351,20 @@ def test_arrow_and_python_readers_agree(tmp_path, text, fast):
     fast_frame = read_register(path).frame
     pd.testing.assert_frame_equal(fast_frame, slow)
     assert all(dtype == registers.TEXT for dtype in fast_frame.dtypes)
+
+
+def test_a_file_utf8_at_its_start_only_is_read_as_windows_1252(tmp_path):
+    """Its head decodes as UTF-8 but Arrow's check of the whole file fails: the whole file
+    is decoded again, as Windows-1252, and read by Python's reader."""
+    path = tmp_path / "register.csv"
+    path.write_bytes(b"id,name\n" + b"1,Hall\n" * 700_000 + b"2,Caf\xe9\n")
+    assert len(b"id,name\n" + b"1,Hall\n" * 700_000) > registers._HEAD_CHARS
+    register = read_register(path)
+    assert register.encoding == "cp1252" and register.frame["name"].iloc[-1] == "Caf\u00e9"
+
+
+def test_nul_bytes_past_the_start_are_refused(tmp_path):
+    path = tmp_path / "register.csv"
+    path.write_bytes(b"id,name\n" + b"1,Hall\n" * 700_000 + b"2,a\x00b\n")
+    with pytest.raises(AssetmapError, match="not a text file"):
+        read_register(path)
