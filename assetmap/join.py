@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from .errors import AssetmapError
@@ -34,6 +35,7 @@ from .settings import EDGE_TOLERANCE_M
 _POLYGONS_PER_THREAD = 2_000
 MATCHES = np.array(["inside", "border", "nearest", "outside"], dtype=object)
 INSIDE, BORDER, NEAREST, OUTSIDE = range(4)
+_MATCH_TEXT = pa.array(MATCHES.tolist())  # as Arrow text, taken by code
 
 
 def assign_areas(
@@ -145,7 +147,7 @@ def join(
         for field in ("code", "name"):  # taken as text, missing where no area
             columns[f"{name}_{field}"] = pd.array(layer[field].to_numpy(), dtype=TEXT).take(
                 area, allow_fill=True)
-        columns[f"{name}_match"] = pd.Categorical.from_codes(match, MATCHES).astype(TEXT)
+        columns[f"{name}_match"] = pd.array(_MATCH_TEXT.take(match), dtype=TEXT)
     extra = pd.DataFrame(columns, index=assets.index)
     kept = assets.drop(columns=assets.geometry.name)
     taken = {column.casefold() for column in extra.columns}

@@ -16,17 +16,29 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyproj
 import shapely
 
 from .errors import AssetmapError, warn
 from .postcodes import PostcodeIndex, is_well_formed, normalise_postcodes
-from .registers import TEXT, Register, describe_roles, parse_numbers, read_register
+from .registers import (
+    TEXT,
+    Register,
+    as_text,
+    describe_roles,
+    parse_numbers,
+    read_register,
+)
 from .settings import DUPLICATE_DISTANCE_M, EDGE_TOLERANCE_M, WORK_CRS
 from .taxonomy import Taxonomy, classify, load_taxonomy, type_shares
 
 #: Columns every located-assets frame starts with.
 ASSET_COLUMNS = ["source", "row", "id", "name", "type", "category", "postcode", "method"]
+#: An odd 64-bit constant (the golden ratio's): mixes an easting's bits into a northing's.
+_MIX = 0x9E3779B97F4A7C15
+#: A row's status by whether it was located.
+_STATUS = pa.array(["rejected", "located"])
 #: Columns of the row audit.
 AUDIT_COLUMNS = ["source", "row", "status", "reason", "method", "category", "notes", "id",
                  "name"]
@@ -395,8 +407,9 @@ class _Rows:
         that could be copies are compared: those located at a point another row shares
         (copies locate alike), and those whose ID another row has."""
         rows = pd.Series(self.index, index=self.index)
-        shared = self.located & pd.DataFrame({"x": self.x, "y": self.y}).duplicated(
-            keep=False).to_numpy()
+        place = self.x.view(np.uint64) * np.uint64(_MIX) ^ self.y.view(np.uint64)  # a hash:
+        shared = self.located & pd.Series(place).duplicated(keep=False).to_numpy()  # (a clash
+        # only adds rows to compare)
         cells = self.text[shared]
         if isinstance(register.frame, gpd.GeoDataFrame):
             cells = pd.concat([cells, register.frame.geometry[shared].to_wkb(hex=True)], axis=1)
@@ -461,12 +474,11 @@ class _Rows:
         return pd.DataFrame({
             "source": register.name,
             "row": self.index,
-            "status": pd.Categorical.from_codes(located.astype(np.int8),
-                                                ["rejected", "located"]).astype(TEXT),
-            "reason": pd.array(self.reason, dtype=TEXT),
-            "method": pd.array(np.where(located, self.method, ""), dtype=TEXT),
+            "status": pd.array(_STATUS.take(located.view(np.int8)), dtype=TEXT),
+            "reason": as_text(self.reason),
+            "method": as_text(np.where(located, self.method, "")),
             "category": None,
-            "notes": pd.array(self.notes, dtype=TEXT),
+            "notes": as_text(self.notes),
             "id": register.column("id").array,
             "name": register.column("name").array,
         })

@@ -492,3 +492,9 @@ def parse_numbers(text: pd.Series, delimiter: str | None = None) -> np.ndarray:
     numeral = pc.if_else(pc.match_substring_regex(cells, f"^{NUMBER}$"), cells, None)
     return pc.cast(numeral, pa.float64()).to_numpy(zero_copy_only=False)
 
+
+def as_text(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Python text (``None``: missing) as :data:`TEXT`, converted by Arrow in one pass."""
+    import pyarrow as pa
+
+    return pd.array(pa.array(values, type=pa.string(), from_pandas=True), dtype=TEXT)
