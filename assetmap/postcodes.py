@@ -34,11 +34,21 @@ LOOKALIKES = (("O", "0"), ("I", "1"), ("L", "1"), ("S", "5"), ("Z", "2"), ("B", 
 _CACHE_VERSION = 2
 
 
+#: Text :func:`normalise_postcodes` leaves as it is.
+_NORMALISED = r"[0-9A-Z]{1,4} [0-9A-Z]{3}"
+
+
 def normalise_postcodes(values: pd.Series) -> pd.Series:
     """Upper case, one space before the inward code: ``" bd71dp"`` -> ``"BD7 1DP"``."""
-    compact = values.fillna("").astype(str).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    text = values.fillna("").astype(str)
+    done = text.str.fullmatch(_NORMALISED).to_numpy()  # most are: one pass over them
+    if done.all():
+        return text
+    compact = text[~done].str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
     spaced = compact.str[:-3] + " " + compact.str[-3:]
-    return spaced.where(compact.str.len() > 3, compact)
+    out = text.copy()
+    out[~done] = spaced.where(compact.str.len() > 3, compact)
+    return out
 
 
 def is_well_formed(normalised: pd.Series) -> pd.Series:

@@ -275,18 +275,42 @@ def _arrow_csv(data: bytes, head: str, encoding: str, delimiter: str,
             parse_options=pyarrow.csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                                    ignore_empty_lines=False),
             convert_options=pyarrow.csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
-                quoted_strings_can_be_null=False))
+                column_types=dict.fromkeys(names, pa.large_string()),  # pandas' own
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # ragged rows, a quote left open ...
         return None
-    columns = [pc.utf8_trim_whitespace(column) for column in table.columns]
+    columns = [pc.utf8_trim_whitespace(column) if _may_be_padded(column) else column
+               for column in table.columns]
+    del table
     filled = np.flatnonzero(np.logical_or.reduce(
-        [pc.not_equal(column, "").to_numpy(zero_copy_only=False) for column in columns],
-        initial=False) if columns else [])
+        [_lengths(column) > 0 for column in columns], initial=False) if columns else [])
     end = filled[-1] + 1 if len(filled) else 0  # trailing blank rows are not data
     index = pd.RangeIndex(2, 2 + end, name="row")
     return pd.DataFrame({name: pd.array(column[:end], dtype=TEXT)
                          for name, column in zip(names, columns, strict=True)}, index=index)
+
+
+def _may_be_padded(column) -> bool:
+    """Whether a cell of an Arrow text column may start or end with whitespace: one whose
+    first or last byte is not printable ASCII (read from the column's buffers)."""
+    for chunk in column.chunks:
+        _, offsets, data = chunk.buffers()
+        if data is None:
+            continue
+        offsets = np.frombuffer(offsets, np.int64)[chunk.offset:chunk.offset + len(chunk) + 1]
+        starts, ends = offsets[:-1], offsets[1:]
+        filled = ends > starts
+        chars = np.frombuffer(data, np.uint8)
+        first, last = chars[starts[filled]], chars[ends[filled] - 1]
+        if ((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any():
+            return True
+    return False
+
+
+def _lengths(column) -> np.ndarray:
+    """Each cell's length in bytes, from an Arrow text column's offsets."""
+    return np.concatenate([np.diff(np.frombuffer(chunk.buffers()[1], np.int64)[
+        chunk.offset:chunk.offset + len(chunk) + 1]) for chunk in column.chunks] or [[]])
 
 
 def _csv_rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
@@ -487,8 +511,16 @@ def parse_numbers(text: pd.Series, delimiter: str | None = None) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    comma = "." if delimiter == ";" else ""
-    cells = pa.array(text.astype(TEXT).str.replace(",", comma, regex=False).array)
+    cells = pa.array(text.astype(TEXT).array)
+    if pc.any(pc.match_substring(cells, ",")).as_py():
+        cells = pc.replace_substring(cells, ",", "." if delimiter == ";" else "")
+    try:  # most columns of numbers are clean: Arrow's cast takes them in one pass
+        numbers = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
+        odd = ~np.isfinite(numbers)  # "inf" and "nan" are cast, not numbers as typed
+        if not odd.any():
+            return numbers
+    except pa.ArrowInvalid:  # a cell that is not a number (a blank one, say)
+        pass
     numeral = pc.if_else(pc.match_substring_regex(cells, f"^{NUMBER}$"), cells, None)
     return pc.cast(numeral, pa.float64()).to_numpy(zero_copy_only=False)
 
