@@ -135,7 +135,7 @@ def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
                      f"({share:.0%} of its cells name categories, against {used:.0%}); "
                      f"choose with --column type=\"{column}\"", file=register.path,
                      column=column)
-        matched = classify(pd.Series(assets["type"].to_numpy(), index=rows), taxonomy)
+        matched = classify(pd.Series(assets["type"].array, index=rows), taxonomy)
         noted = np.flatnonzero((matched["match"] != "exact").to_numpy())  # notes for these
         some = matched.iloc[noted]
         quoted = "type '" + assets["type"].iloc[noted].to_numpy() + "'"

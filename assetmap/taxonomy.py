@@ -179,15 +179,18 @@ def classify(types: pd.Series, taxonomy: Taxonomy) -> pd.DataFrame:
     never guessed), ``unknown`` (no category, with the closest categories suggested) or
     ``blank``.
     """
-    text = types.fillna("").astype(str)
-    unique = pd.Index(text.unique())
-    found = [_match(t, taxonomy) for t in unique]  # distinct types only: a register has a few
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(types.fillna("").astype(TEXT).array)
+    unique = pc.unique(text)
+    found = [_match(t, taxonomy) for t in unique.to_pylist()]  # distinct types only: a few
     labels = taxonomy.categories["label"]
     named = [labels[keys[0]] if len(keys) == 1 and match != "unknown" else None
              for keys, match in found]
     suggested = [", ".join(labels[keys]) if match in ("ambiguous", "unknown") else ""
                  for keys, match in found]
-    position = unique.get_indexer(text)
+    position = pc.index_in(text, value_set=unique).to_numpy()
     return pd.DataFrame({
         "category": pd.array(named, dtype=TEXT).take(position),
         "match": pd.array([match for _, match in found], dtype=TEXT).take(position),
