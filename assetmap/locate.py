@@ -11,6 +11,7 @@ the same name at the same place), are rejected too.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -405,32 +406,35 @@ class _Rows:
     def reject_duplicates(self, register: Register) -> None:
         """Exact copies, then the same ID, then the same name at the same place. Only rows
         that could be copies are compared: those located at a point another row shares
-        (copies locate alike), and those whose ID another row has."""
-        rows = pd.Series(self.index, index=self.index)
-        place = self.x.view(np.uint64) * np.uint64(_MIX) ^ self.y.view(np.uint64)  # a hash:
-        shared = self.located & pd.Series(place).duplicated(keep=False).to_numpy()  # (a clash
-        # only adds rows to compare)
-        cells = self.text[shared]
-        if isinstance(register.frame, gpd.GeoDataFrame):
-            cells = pd.concat([cells, register.frame.geometry[shared].to_wkb(hex=True)], axis=1)
-        hashes = np.zeros(len(rows), dtype=np.uint64)
-        hashes[shared] = pd.util.hash_pandas_object(cells, index=False).to_numpy()
-        self._reject_copies(_first_of_groups(rows, hashes, shared), "exact duplicate of row ")
-        ids = id_key(register.column("id"))
-        id_codes = pd.factorize(ids)[0]
-        repeated = np.flatnonzero(self.located & pd.Series(id_codes).duplicated(keep=False))
-        real = np.zeros(len(rows), dtype=bool)  # a letter or digit, not a placeholder
-        real[repeated] = is_real_id(ids.iloc[repeated]).to_numpy()
-        same_id = _first_of_groups(rows, id_codes, self.located & real)
-        self._reject_copies(same_id, "same ID as row ")
-        self._reject_copies(self._same_name_and_place(register, rows),
-                            "same name and location as row ")
+        (copies locate alike), and those whose ID another row has. The names are keyed on
+        another thread meanwhile (Arrow's kernels release the GIL)."""
+        with ThreadPoolExecutor(1) as pool:
+            names = pool.submit(_name_codes, register.column("name"))
+            rows = pd.Series(self.index, index=self.index)
+            place = self.x.view(np.uint64) * np.uint64(_MIX) ^ self.y.view(np.uint64)  # a
+            shared = self.located & pd.Series(place).duplicated(keep=False).to_numpy()  # hash
+            cells = self.text[shared]  # (a clash only adds rows to compare)
+            if isinstance(register.frame, gpd.GeoDataFrame):
+                cells = pd.concat([cells, register.frame.geometry[shared].to_wkb(hex=True)],
+                                  axis=1)
+            hashes = np.zeros(len(rows), dtype=np.uint64)
+            hashes[shared] = pd.util.hash_pandas_object(cells, index=False).to_numpy()
+            self._reject_copies(_first_of_groups(rows, hashes, shared), "exact duplicate of row ")
+            ids = id_key(register.column("id"))
+            id_codes = pd.factorize(ids)[0]
+            repeated = np.flatnonzero(self.located & pd.Series(id_codes).duplicated(keep=False))
+            real = np.zeros(len(rows), dtype=bool)  # a letter or digit, not a placeholder
+            real[repeated] = is_real_id(ids.iloc[repeated]).to_numpy()
+            same_id = _first_of_groups(rows, id_codes, self.located & real)
+            self._reject_copies(same_id, "same ID as row ")
+            self._reject_copies(self._same_name_and_place(*names.result(), rows),
+                                "same name and location as row ")
 
-    def _same_name_and_place(self, register: Register, rows: pd.Series) -> pd.Series:
-        """For each located row, the first earlier row with its name within a few metres."""
-        names = name_key(register.column("name"))
-        codes = pd.factorize(names)[0]
-        named = np.flatnonzero(self.located & (names != "").to_numpy())
+    def _same_name_and_place(self, codes: np.ndarray, named: np.ndarray, rows: pd.Series
+                             ) -> pd.Series:
+        """For each located row, the first earlier row with its name (``codes``, where
+        ``named``: see :func:`_name_codes`) within a few metres."""
+        named = np.flatnonzero(self.located & named)
         located = named[pd.Series(codes[named]).duplicated(keep=False).to_numpy()]
         points = _points(self.x[located], self.y[located])
         i, j = shapely.STRtree(points).query(points, predicate="dwithin",
@@ -555,6 +559,13 @@ def name_key(names: pd.Series) -> pd.Series:
             "ascii").str.casefold()
         plain = plain.astype(TEXT)
     return plain.str.replace(r"[^0-9a-z]", "", regex=True)
+
+
+def _name_codes(names: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A code per name, the same for names :func:`name_key` takes as one; and whether each
+    row is named at all."""
+    keys = name_key(names)
+    return pd.factorize(keys)[0], (keys != "").to_numpy()
 
 
 def _first_of_groups(rows: pd.Series, keys, mask: np.ndarray) -> pd.Series:
