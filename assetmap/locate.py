@@ -95,8 +95,8 @@ def load_assets(
                                 tolerance=tolerance, crs=crs, fix_postcodes=fix_postcodes)
         labels, notes = categorise(located, register, taxonomy, category, all_rows=all_rows)
         del register  # its text is not needed again: free it before the next is read
-        located["category"] = labels.to_numpy()
-        audit["category"] = labels.reindex(audit["row"]).to_numpy()
+        located["category"] = labels.array
+        audit["category"] = labels.reindex(audit["row"]).array
         extra = notes[(notes != "").to_numpy()]
         if len(extra):  # the category's note after the location's
             at = pd.Index(audit["row"]).get_indexer(extra.index)

@@ -25,6 +25,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .errors import AssetmapError, refuse_special_file
 from .registers import NUMBER, TEXT
@@ -314,7 +315,8 @@ def write_geo(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        check_format(path, polygons=not frame.geom_type.isin(["Point", None]).all())
+        kinds = shapely.get_type_id(np.asarray(frame.geometry.array))
+        check_format(path, polygons=not np.isin(kinds, (-1, 0)).all())  # missing, or points
         return write_table(_points_as_columns(frame), path)
     check_format(path)
     if _GEO_DRIVERS[suffix] == "GeoJSON":
@@ -328,7 +330,9 @@ def write_geo(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = 
 def _points_as_columns(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     if "easting" not in out and "northing" not in out:
-        out["easting"], out["northing"] = frame.geometry.x.round(1), frame.geometry.y.round(1)
+        points = np.asarray(frame.geometry.array)  # points or missing (NaN), as checked
+        out["easting"], out["northing"] = (np.round(shapely.get_x(points), 1),
+                                           np.round(shapely.get_y(points), 1))
     return out
 
 
