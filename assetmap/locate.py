@@ -454,23 +454,29 @@ class _Rows:
 
     def assets(self, register: Register, crs: str) -> gpd.GeoDataFrame:
         keep = np.flatnonzero(self.located)
+        every = len(keep) == len(self.index)  # then the register's own arrays, not copies
+
+        def kept(values):
+            return values if every else values[keep]
+
         standard = pd.DataFrame({
             "source": register.name,
-            "row": self.index[keep],
-            "id": register.column("id").array[keep],
-            "name": register.column("name").array[keep],
-            "type": register.column("type").array[keep],
+            "row": kept(self.index),
+            "id": kept(register.column("id").array),
+            "name": kept(register.column("name").array),
+            "type": kept(register.column("type").array),
             "category": None,
-            "postcode": self.postcode.array[keep],
-            "method": pd.array(self.method[keep], dtype=TEXT),
+            "postcode": kept(self.postcode.array),
+            "method": pd.array(kept(self.method), dtype=TEXT),
         })
         role_columns = set(register.roles.values())
-        others = self.text.iloc[keep][[c for c in self.text.columns if c not in role_columns]]
+        others = (self.text if every else self.text.iloc[keep])[
+            [c for c in self.text.columns if c not in role_columns]]
         others = others.rename(columns=lambda c: f"{c} (register)"
                                if str(c).casefold() in _RESERVED else c)
         frame = pd.concat([standard, others.reset_index(drop=True)], axis=1)
         frame.columns = unique_casefold(frame.columns)
-        return gpd.GeoDataFrame(frame, geometry=_points(self.x[keep], self.y[keep]),
+        return gpd.GeoDataFrame(frame, geometry=_points(kept(self.x), kept(self.y)),
                                 crs=WORK_CRS).to_crs(crs)
 
     def audit(self, register: Register) -> pd.DataFrame:
