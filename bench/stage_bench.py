@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import os
 import statistics
 import sys
 import tempfile
@@ -21,7 +22,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from scale_bench import LSOA_COLUMNS, national_files, write_register
+from scale_bench import LSOA_COLUMNS, data_dir, national_files, write_register
 
 #: The steps timed, as (module, function or Class.method, label), in the order they run.
 STEPS = [
@@ -155,6 +156,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", help="data folder (default $ASSETMAP_DATA_DIR)")
     args = parser.parse_args(argv)
     files = national_files(args.data)
+    os.environ["ASSETMAP_DATA_DIR"] = str(data_dir(args.data))  # the gb set's files
     with tempfile.TemporaryDirectory(prefix="stage_bench_") as temp:
         register = Path(temp) / "register.csv"
         rows = write_register(files["postcodes"], register)

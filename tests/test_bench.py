@@ -72,3 +72,21 @@ def test_scale_bench_prints_every_row(tmp_path):
         else:
             assert "not runnable" in row[0] or row[0].split()[-1][0].isdigit(), row[0]
     assert "120 rows" in done.stdout  # the generated register: one asset per postcode
+
+
+def test_stage_bench_prints_every_step(tmp_path):
+    """bench/stage_bench.py on the tiny folder: every step of the join timed, and beside
+    those that have one, a bare equivalent and the ratio."""
+    tiny_national(tmp_path / "data")
+    done = subprocess.run([sys.executable, str(BENCH / "stage_bench.py"), "--data",
+                           str(tmp_path / "data"), "--repeats", "1"],
+                          capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    table = done.stdout[done.stdout.index("step by step"):].splitlines()[2:]
+    steps = {line[:28].strip(): line[28:].split() for line in table}
+    assert "120 rows" in done.stdout and len(steps) == 13, done.stdout
+    for label in ("read register", "locate: duplicates", "join to LSOAs", "write assets CSV"):
+        ours, bare, ratio = steps[label]  # tiny: times near 0, the ratio may be anything
+        assert float(ours) >= 0 and float(bare) >= 0 and ratio.replace(".", "").isdigit()
+    assert float(steps["whole command (in process)"][0]) > 0
+
