@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import AssetmapError, refuse_special_file
+from .errors import AssetmapError, first_line, refuse_special_file
 from .registers import NUMBER, TEXT
 from .settings import WEB_CRS
 
@@ -61,6 +61,8 @@ _QUOTE_FIRST = frozenset("=+-@ ")
 #: The types a cell's value is written as (``None`` aside, an empty cell).
 _PLAIN = frozenset({str, int, float, bool})
 _MAX_ROWS, _MAX_COLUMNS = 1_048_576, 16_384  # a worksheet's
+_MAX_CHARS = 32_767  # a cell's
+_CUT = " [cut: a cell holds 32,767 characters]"
 
 
 def join_outputs(output: str | Path) -> list[Path]:
@@ -387,7 +389,8 @@ def write_xlsx(
     name from ``formats`` (e.g. ``{"population": "#,##0"}``); columns sized to their
     contents. Every text cell is stored as text: one starting with ``= + - @`` never
     becomes a formula, and its column is quote-prefixed, so editing it in Excel keeps it
-    text. Missing values are empty cells, infinite numbers the text ``inf``; sheet names are
+    text. Missing values are empty cells, infinite numbers the text ``inf``, text longer than a
+    cell holds is cut and says so (the CSV outputs keep it whole); sheet names are
     made valid (31 characters, no ``[]:*?/\\``). ``titles`` (sheet: text) puts a bold line
     above a sheet's table. ``printable`` sets every sheet to print on A4 landscape, one page
     wide, the header row on each page, columns of long text wrapped. The same sheets give
@@ -401,7 +404,10 @@ def write_xlsx(
         entries.append((taken[-1], _sheet(frame, taken[-1], (titles or {}).get(title),
                                           formats or {}, printable, options)))
     workbook = io.BytesIO()
-    write_worksheets(entries, workbook, inf_value="inf", **options)
+    try:
+        write_worksheets(entries, workbook, inf_value="inf", **options)
+    except (RuntimeError, ValueError) as exc:  # what rust_xlsxwriter refuses
+        raise AssetmapError(f"cannot write the workbook ({first_line(exc)})", file=path) from None
     with atomic_path(path) as temp:
         _with_fixed_dates(workbook.getvalue(), temp)
     return Path(path)
@@ -478,7 +484,8 @@ def _free_name(name: str, taken: Mapping[str, object]) -> str:
 
 def _text(value: str) -> tuple[str, bool]:
     """Text as a cell holds it: characters XML cannot hold dropped, CR as any XML reader
-    takes it (LF); and whether it needs a quote prefix to stay text when edited."""
+    takes it (LF), cut to what a cell holds (saying so); and whether it needs a quote prefix
+    to stay text when edited."""
     quote = False
     if not value.isprintable():  # only such text holds an illegal character, tab or CR
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -486,6 +493,8 @@ def _text(value: str) -> tuple[str, bool]:
         value = ILLEGAL_CHARACTERS_RE.sub("", value)  # "\x0b=1" is stored as "=1"
         quote = value.startswith(("\t", "\r"))
         value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if len(value.encode("utf-16-le")) > 2 * _MAX_CHARS:  # Excel counts UTF-16 units
+        value = _utf16_cut(value, _MAX_CHARS - len(_CUT)) + _CUT
     return value, quote or _FORMULA.match(value) is not None
 
 
@@ -512,7 +521,8 @@ def _cell_values(values: pd.Series) -> tuple[np.ndarray, bool]:
             continue
         if v.__class__ not in _PLAIN:
             v = cells[i] = _plain(v)
-        if v.__class__ is str and (not v.isprintable() or v[:1] in _QUOTE_FIRST):
+        if v.__class__ is str and (not v.isprintable() or v[:1] in _QUOTE_FIRST
+                                   or len(v) > _MAX_CHARS // 2):  # 2 UTF-16 units each
             cells[i], needs = _text(v)
             quote = quote or needs
     return cells, quote

@@ -103,6 +103,16 @@ def test_xlsx_cells_stay_text_whatever_they_hold(tmp_path):
     assert not any(row[1].quotePrefix for row in sheet.iter_rows())
 
 
+def test_text_longer_than_an_xlsx_cell_holds_is_cut_and_says_so(tmp_path):
+    """Excel holds 32,767 characters (UTF-16 units) a cell: longer text is cut, visibly."""
+    texts = ["x" * 40_000, "\U0001f600" * 20_000, "ok"]
+    path = write_xlsx({"s": pd.DataFrame({"name": texts})}, tmp_path / "t.xlsx")
+    cells = [row[0].value for row in openpyxl.load_workbook(path)["s"].iter_rows(min_row=2)]
+    assert [len(c.encode("utf-16-le")) // 2 for c in cells[:2]] == [32_767, 32_767 - 1]
+    assert all(c.endswith("[cut: a cell holds 32,767 characters]") for c in cells[:2])
+    assert cells[1].startswith("\U0001f600" * 100) and cells[2] == "ok"
+
+
 def test_an_xlsx_cell_that_becomes_a_formula_once_cleaned_is_quote_prefixed(tmp_path):
     """XML cannot hold ``\\x0b``: "\\x0b=1+1" is stored as "=1+1", which Excel makes a
     formula when the cell is edited unless it is quote-prefixed."""
