@@ -425,8 +425,8 @@ def _sheet(frame: pd.DataFrame, name: str, title: str | None, formats: Mapping[s
                             f"columns do not fit on a worksheet ({_MAX_ROWS:,} x "
                             f"{_MAX_COLUMNS:,} cells)")
     columns, widths, styles = {}, [], []
-    for column in frame.columns:
-        values = frame[column]
+    for j, column in enumerate(frame.columns):
+        values = frame.iloc[:, j]  # by position: two columns may share a name
         header = _free_name(_text(str(column))[0], columns)
         if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
             cells, text, quote = values.to_numpy(), [], False

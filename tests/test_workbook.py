@@ -162,3 +162,11 @@ def test_human_names_keep_unknown_columns():
     assert human_names(["population", "Age 16-59", "gap_score"]) == {
         "population": "Residents", "Age 16-59": "Age 16-59",
         "gap_score": "Gap score (0-100, higher is worse)"}
+
+
+def test_columns_sharing_a_name_are_both_written(tmp_path):
+    frame = pd.DataFrame([[1, "a"], [2, "b"]], columns=["x", "x"])
+    path = write_xlsx({"s": frame}, tmp_path / "t.xlsx")
+    rows = list(openpyxl.load_workbook(path)["s"].iter_rows(values_only=True))
+    assert rows == [("x", "x (2)"), (1, "a"), (2, "b")]
+
