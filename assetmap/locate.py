@@ -316,9 +316,10 @@ class _Rows:
             return
         usable = _in_range(e, *_GRID["easting"]) & _in_range(n, *_GRID["northing"])
         self.take(usable, e, n, "easting/northing")
-        given = ((e_text != "") | (n_text != "")).to_numpy()
-        self.fail(given & ~usable, "easting/northing not usable ('", e_text, "', '", n_text,
-                  "')")
+        if not usable.all():
+            given = ((e_text != "") | (n_text != "")).to_numpy()
+            self.fail(given & ~usable, "easting/northing not usable ('", e_text, "', '",
+                      n_text, "')")
 
     def by_degrees(self, lat_text: pd.Series, lon_text: pd.Series,
                    delimiter: str | None) -> None:
@@ -514,6 +515,8 @@ def _in_range(values: np.ndarray, low: float, high: float) -> np.ndarray:
 def _all_degrees(x: np.ndarray, y: np.ndarray) -> bool:
     """Whether every x/y pair given is a place in Great Britain in degrees (either way round)."""
     given = np.isfinite(x) & np.isfinite(y)
+    if not given.any() or max(np.abs(x[given]).max(), np.abs(y[given]).max()) > 90:
+        return False  # (metres, at a glance)
     lon, lat = _DEGREES["longitude"], _DEGREES["latitude"]
     degrees = (_in_range(x, *lon) & _in_range(y, *lat)) | (_in_range(x, *lat) & _in_range(y, *lon))
     return bool(given.any() and degrees[given].all())

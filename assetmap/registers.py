@@ -512,15 +512,13 @@ def parse_numbers(text: pd.Series, delimiter: str | None = None) -> np.ndarray:
     import pyarrow.compute as pc
 
     cells = pa.array(text.astype(TEXT).array)
-    if pc.any(pc.match_substring(cells, ",")).as_py():
-        cells = pc.replace_substring(cells, ",", "." if delimiter == ";" else "")
     try:  # most columns of numbers are clean: Arrow's cast takes them in one pass
         numbers = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
-        odd = ~np.isfinite(numbers)  # "inf" and "nan" are cast, not numbers as typed
-        if not odd.any():
+        if np.isfinite(numbers).all():  # "inf" and "nan" are cast, not numbers as typed
             return numbers
-    except pa.ArrowInvalid:  # a cell that is not a number (a blank one, say)
+    except pa.ArrowInvalid:  # a cell that is not a number: a blank one, or with a comma
         pass
+    cells = pc.replace_substring(cells, ",", "." if delimiter == ";" else "")
     numeral = pc.if_else(pc.match_substring_regex(cells, f"^{NUMBER}$"), cells, None)
     return pc.cast(numeral, pa.float64()).to_numpy(zero_copy_only=False)
 
