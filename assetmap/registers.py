@@ -282,9 +282,7 @@ def _arrow_csv(data: bytes, head: str, encoding: str, delimiter: str,
     columns = [pc.utf8_trim_whitespace(column) if _may_be_padded(column) else column
                for column in table.columns]
     del table
-    filled = np.flatnonzero(np.logical_or.reduce(
-        [_lengths(column) > 0 for column in columns], initial=False) if columns else [])
-    end = filled[-1] + 1 if len(filled) else 0  # trailing blank rows are not data
+    end = _data_rows(columns)  # trailing blank rows are not data
     index = pd.RangeIndex(2, 2 + end, name="row")
     return pd.DataFrame({name: pd.array(column[:end], dtype=TEXT)
                          for name, column in zip(names, columns, strict=True)}, index=index)
@@ -305,6 +303,20 @@ def _may_be_padded(column) -> bool:
         if ((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any():
             return True
     return False
+
+
+def _data_rows(columns: list) -> int:
+    """How many rows of Arrow text columns come before the trailing rows blank in all:
+    looked for at the end, in a growing tail (a file rarely ends in many blank rows)."""
+    rows = len(columns[0]) if columns else 0
+    tail = min(rows, 1024)
+    while tail:
+        filled = np.flatnonzero(np.logical_or.reduce(
+            [_lengths(column.slice(rows - tail)) > 0 for column in columns]))
+        if len(filled) or tail == rows:
+            return rows - tail + (filled[-1] + 1 if len(filled) else 0)
+        tail = min(rows, 32 * tail)
+    return 0
 
 
 def _lengths(column) -> np.ndarray:
