@@ -519,7 +519,7 @@ def _all_degrees(x: np.ndarray, y: np.ndarray) -> bool:
         return False  # (metres, at a glance)
     lon, lat = _DEGREES["longitude"], _DEGREES["latitude"]
     degrees = (_in_range(x, *lon) & _in_range(y, *lat)) | (_in_range(x, *lat) & _in_range(y, *lon))
-    return bool(given.any() and degrees[given].all())
+    return bool(degrees[given].all())
 
 
 def is_real_id(ids: pd.Series) -> pd.Series:

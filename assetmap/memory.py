@@ -5,8 +5,9 @@ freed blocks below a threshold that grows with use, and Arrow's own allocator ke
 pages, so a process holds far more than it uses: the national join peaked 1.75 GB with
 1.1 GB live. :func:`return_freed_memory` fixes glibc's mmap threshold (blocks above it are
 returned to the system when freed) and has Arrow allocate with jemalloc, set to return
-freed pages at once: the same join peaks near 1.35 GB, no slower (``bench/scale_bench.py``). The
-command line calls it first; a long-running Python process may call it too.
+freed pages at once: the same join peaked near 1.35 GB then, no slower
+(``bench/scale_bench.py``). The command line calls it first; a long-running Python process
+may call it too.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from .errors import AssetmapError, first_line, refuse_special_file
-from .registers import NUMBER, TEXT
+from .registers import NUMBER, TEXT, text_buffers
 from .settings import WEB_CRS
 
 _GEO_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
@@ -270,10 +270,7 @@ def _risky(text: pd.Series) -> np.ndarray:
     array = pa.array(text.array)
     masks = [np.zeros(0, dtype=bool)]
     for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
-        _, offsets, data = chunk.buffers()
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(offsets, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
-        chars = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        offsets, chars = text_buffers(chunk)
         hits = np.flatnonzero(_RISKY_BYTES[chars[offsets[0]:offsets[-1]]]) + offsets[0]
         mask = np.zeros(len(chunk), dtype=bool)
         mask[np.searchsorted(offsets, hits, side="right") - 1] = True

@@ -292,13 +292,9 @@ def _may_be_padded(column) -> bool:
     """Whether a cell of an Arrow text column may start or end with whitespace: one whose
     first or last byte is not printable ASCII (read from the column's buffers)."""
     for chunk in column.chunks:
-        _, offsets, data = chunk.buffers()
-        if data is None:
-            continue
-        offsets = np.frombuffer(offsets, np.int64)[chunk.offset:chunk.offset + len(chunk) + 1]
+        offsets, chars = text_buffers(chunk)
         starts, ends = offsets[:-1], offsets[1:]
         filled = ends > starts
-        chars = np.frombuffer(data, np.uint8)
         first, last = chars[starts[filled]], chars[ends[filled] - 1]
         if ((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any():
             return True
@@ -321,8 +317,22 @@ def _data_rows(columns: list) -> int:
 
 def _lengths(column) -> np.ndarray:
     """Each cell's length in bytes, from an Arrow text column's offsets."""
-    return np.concatenate([np.diff(np.frombuffer(chunk.buffers()[1], np.int64)[
-        chunk.offset:chunk.offset + len(chunk) + 1]) for chunk in column.chunks] or [[]])
+    return np.concatenate([np.diff(text_buffers(chunk)[0]) for chunk in column.chunks]
+                          or [[]])
+
+
+def text_buffers(chunk) -> tuple[np.ndarray, np.ndarray]:
+    """An Arrow text array's cell offsets (one more than it has cells) and its bytes, as
+    NumPy views of its buffers."""
+    import pyarrow as pa
+
+    _, offsets, data = chunk.buffers()
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    if offsets is None:  # no cells
+        return np.zeros(len(chunk) + 1, dtype=width), np.zeros(0, np.uint8)
+    offsets = np.frombuffer(offsets, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+    chars = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offsets, chars
 
 
 def _csv_rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
