@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyproj
 import shapely
 
@@ -422,8 +423,8 @@ class _Rows:
             hashes[shared] = pd.util.hash_pandas_object(cells, index=False).to_numpy()
             self._reject_copies(_first_of_groups(rows, hashes, shared), "exact duplicate of row ")
             ids = id_key(register.column("id"))
-            id_codes = pd.factorize(ids)[0]
-            repeated = np.flatnonzero(self.located & pd.Series(id_codes).duplicated(keep=False))
+            id_codes = group_codes(ids)
+            repeated = np.flatnonzero(self.located & _repeated(id_codes))
             real = np.zeros(len(rows), dtype=bool)  # a letter or digit, not a placeholder
             real[repeated] = is_real_id(ids.iloc[repeated]).to_numpy()
             same_id = _first_of_groups(rows, id_codes, self.located & real)
@@ -436,7 +437,7 @@ class _Rows:
         """For each located row, the first earlier row with its name (``codes``, where
         ``named``: see :func:`_name_codes`) within a few metres."""
         named = np.flatnonzero(self.located & named)
-        located = named[pd.Series(codes[named]).duplicated(keep=False).to_numpy()]
+        located = named[_repeated(codes[named])]
         points = _points(self.x[located], self.y[located])
         i, j = shapely.STRtree(points).query(points, predicate="dwithin",
                                              distance=DUPLICATE_DISTANCE_M)
@@ -574,7 +575,26 @@ def _name_codes(names: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """A code per name, the same for names :func:`name_key` takes as one; and whether each
     row is named at all."""
     keys = name_key(names)
-    return pd.factorize(keys)[0], (keys != "").to_numpy()
+    return group_codes(keys), (keys != "").to_numpy()
+
+
+def group_codes(text: pd.Series) -> np.ndarray:
+    """A code per row, 0 to the number of distinct values less one, the same for equal
+    text; missing values each their own. Found by sorting: a third of the time and memory
+    of a hash table (``pd.factorize``) for 1.7 million distinct IDs."""
+    values = pa.array(text.astype(TEXT).array)
+    order = pc.sort_indices(values)
+    ordered = values.take(order)
+    new = pc.fill_null(pc.not_equal(ordered[1:], ordered[:-1]), True).to_numpy(
+        zero_copy_only=False)
+    codes = np.empty(len(values), dtype=np.int64)
+    codes[order.to_numpy()] = np.cumsum(np.r_[len(values) > 0, new][:len(values)]) - 1
+    return codes
+
+
+def _repeated(codes: np.ndarray) -> np.ndarray:
+    """Whether another row has the same code (codes from :func:`group_codes`)."""
+    return np.bincount(codes)[codes] > 1 if len(codes) else np.zeros(0, dtype=bool)
 
 
 def _first_of_groups(rows: pd.Series, keys, mask: np.ndarray) -> pd.Series:

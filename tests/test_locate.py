@@ -226,6 +226,17 @@ def test_placeholder_ids_are_not_ids_when_looking_for_duplicates(tmp_path):
     assert list(audit["reason"]) == [""] * 9 + ["same ID as row 10"]
 
 
+def test_group_codes_are_dense_equal_for_equal_text_and_apart_for_missing_values():
+    from importlib import import_module
+
+    locate = import_module("assetmap.locate")
+    codes = locate.group_codes(pd.Series(["b", "a", "b", None, None, "c", "a"], dtype="str"))
+    assert codes[0] == codes[2] and codes[1] == codes[6] and codes[3] != codes[4]
+    assert sorted(set(codes)) == list(range(5))
+    assert list(locate._repeated(codes)) == [True, True, True, False, False, False, True]
+    assert len(locate.group_codes(pd.Series([], dtype="str"))) == 0
+
+
 @pytest.mark.parametrize("column, partner", [("latitude", "longitude"), ("Easting", "northing")])
 def test_a_coordinate_without_its_partner_column_is_the_reason_a_row_is_not_located(
         tmp_path, gb_postcodes, column, partner):
