@@ -42,7 +42,7 @@ from .errors import AssetmapError
 from .join import resolve_ties
 from .locate import id_key
 from .outputs import cluster_outputs, write_geo, write_table
-from .registers import Register, read_register
+from .registers import Register, filled_text, read_register
 
 #: Ways to draw cluster polygons (``file``: take them from a polygon file).
 METHODS = ("nearest", "voronoi", "file")
@@ -122,8 +122,8 @@ def membership_from_column(
             raise AssetmapError("no such column in the registers; columns are "
                                 f"{', '.join(map(str, assets.columns.drop('geometry')))}",
                                 file=", ".join(assets["source"].unique()), column=column)
-    codes = assets[cluster].fillna("").astype(str).str.strip()
-    names = assets[cluster_name].fillna("").astype(str).str.strip() if cluster_name else codes
+    codes = filled_text(assets[cluster]).str.strip()
+    names = filled_text(assets[cluster_name]).str.strip() if cluster_name else codes
     table = pd.DataFrame({"source": assets["source"].to_numpy(), "row": assets["row"].to_numpy(),
                           "id": assets["id"].astype(str).str.strip().to_numpy(),
                           "cluster": codes.to_numpy(), "cluster_name": names.to_numpy()})
@@ -181,7 +181,7 @@ def assign_members(
                if audit is not None else pd.Series(dtype=object))
         reason = why.reindex(lost["key"]).to_numpy()
         note = np.where(pd.isna(reason), "not in the registers",
-                        "not located: " + pd.Series(reason).fillna("").astype(str))
+                        "not located: " + filled_text(pd.Series(reason)))
         warnings.append(_where(f"{len(lost)} member sites are not used: " + _listed(
             lost["id"] + " (row " + lost["row"].astype(str) + ", " + note + ")"),
             lost["source"].iloc[0], column=id_column))

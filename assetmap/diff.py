@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 from .errors import AssetmapError
 from .locate import id_key, is_real_id, name_key
 from .postcodes import normalise_postcodes
+from .registers import filled_text, uncategorised
 
 #: A row's status: a pair's (the first that applies of recategorised, moved, renamed, else
 #: unchanged), an unmatched row's (closed: only in the old snapshot; opened: only in the
@@ -76,8 +77,8 @@ def changed_sites(matches: pd.DataFrame, old: gpd.GeoDataFrame, new: gpd.GeoData
     columns = [c for c in ("id", "name", "category", "source", "row") if c in old and c in new]
     olds = old.iloc[mine["old_row"].fillna(0).to_numpy(int)].reset_index(drop=True)
     news = new.iloc[mine["new_row"].fillna(0).to_numpy(int)].reset_index(drop=True)
-    taken = news[columns].where(np.broadcast_to(at_new[:, None], (len(news), len(columns))),
-                                olds[columns])
+    taken = uncategorised(news[columns]).where(
+        np.broadcast_to(at_new[:, None], (len(news), len(columns))), uncategorised(olds[columns]))
     geometry = np.where(at_new, news.geometry.array, olds.geometry.array)
     sites = pd.concat([mine[["status"]].rename(columns={"status": "change"})
                        .reset_index(drop=True), taken,
@@ -102,7 +103,7 @@ def move_lines(matches: pd.DataFrame, old: gpd.GeoDataFrame, new: gpd.GeoDataFra
 def _keys(assets: gpd.GeoDataFrame) -> pd.DataFrame:
     """Per row (by position): the ID, name and postcode as compared ("" when missing) and
     the point."""
-    text = {column: assets[column].fillna("").astype(str) if column in assets
+    text = {column: filled_text(assets[column]) if column in assets
             else pd.Series("", index=assets.index) for column in ("id", "name", "postcode")}
     ids = id_key(text["id"])
     ids = ids.where(is_real_id(ids), "")
@@ -162,18 +163,18 @@ def _pairs(pairs: pd.DataFrame, old: gpd.GeoDataFrame, new: gpd.GeoDataFrame,
     o, n = _rows(old, pairs["old"], "old"), _rows(new, pairs["new"], "new")
     metres = shapely.distance(old.geometry.array[pairs["old"].to_numpy()],
                               new.geometry.array[pairs["new"].to_numpy()])
-    renamed = (name_key(o["old_name"].fillna("").astype(str))
-               != name_key(n["new_name"].fillna("").astype(str))).to_numpy()
-    recategorised = (o["old_category"].fillna("").astype(str)
-                     != n["new_category"].fillna("").astype(str)).to_numpy()
+    renamed = (name_key(filled_text(o["old_name"]))
+               != name_key(filled_text(n["new_name"]))).to_numpy()
+    recategorised = (filled_text(o["old_category"])
+                     != filled_text(n["new_category"])).to_numpy()
     moved = metres > tolerance
     status = np.select([recategorised, moved, renamed], ["recategorised", "moved", "renamed"],
                        "unchanged")
     notes = pd.DataFrame({
-        "category": o["old_category"].fillna("").astype(str).map(
+        "category": filled_text(o["old_category"]).map(
             "category was {!r}".format).where(recategorised),
         "moved": pd.Series(metres, dtype=float).map("moved {:,.0f} m".format).where(moved),
-        "name": o["old_name"].fillna("").astype(str).map("was named {!r}".format)
+        "name": filled_text(o["old_name"]).map("was named {!r}".format)
         .where(renamed)}, dtype=object)
     text = notes.stack().dropna().groupby(level=0).agg("; ".join).reindex(notes.index,
                                                                           fill_value="")
@@ -215,8 +216,8 @@ def _rows(frame: gpd.GeoDataFrame, positions: pd.Series, side: str) -> pd.DataFr
 def _described(frame: gpd.GeoDataFrame, positions: pd.Series) -> pd.Series:
     """Rows as people find them: ``'NAME' (ID)``, or ``'NAME' (row N)`` with no ID."""
     rows = frame.iloc[positions.to_numpy()]
-    names = rows["name"].fillna("").astype(str).map(repr)
-    ids = rows["id"].fillna("").astype(str).str.strip() if "id" in rows else ""
+    names = filled_text(rows["name"]).map(repr)
+    ids = filled_text(rows["id"]).str.strip() if "id" in rows else ""
     where = ("row " + rows["row"].astype(str)) if "row" in rows else "position " + \
         pd.Series(positions.to_numpy(), index=rows.index).astype(str)
     return pd.Series((names + " (" + ids.where(ids != "", where) + ")").to_numpy(),

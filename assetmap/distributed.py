@@ -154,10 +154,10 @@ def join_distributed(
         joined = _map_in_order(client, _join_part, [points.iloc[p] for p in parts],
                                dict(layers), tolerance=tolerance)
     result = pd.concat(joined).iloc[np.argsort(np.concatenate(parts), kind="stable")]
-    # a partition where no point found an area holds None (object), the others text (str):
-    # typed again as one frame, as join() types it
+    # each partition's categories are its own values: typed again as one frame, as join()
+    # types it
     for column in _added(layers):
-        result[column] = pd.Series(result[column].to_numpy(object)).array
+        result[column] = pd.Categorical(result[column].to_numpy(object))
     return result
 
 

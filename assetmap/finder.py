@@ -33,6 +33,7 @@ from .locate import ASSET_COLUMNS
 from .near import WALK_KMH
 from .outputs import atomic_path
 from .postcodes import LOOKALIKES, POSTCODE_PATTERN
+from .registers import filled_text
 from .taxonomy import Taxonomy
 
 #: What a resident asks about an asset, and the register columns (lower-case header
@@ -93,7 +94,7 @@ def script_json(data) -> Markup:
 
 
 def _category_labels(assets: gpd.GeoDataFrame) -> pd.Series:
-    return assets["category"].fillna("").astype(str).replace("", _OTHER[0])
+    return filled_text(assets["category"]).replace("", _OTHER[0])
 
 
 def _categories(assets: gpd.GeoDataFrame, taxonomy: Taxonomy) -> list[dict]:
@@ -114,16 +115,16 @@ def _assets(assets: gpd.GeoDataFrame, taxonomy: Taxonomy) -> dict:
     """The assets column-wise, in frame order: whole-metre coordinates, category number,
     name, and the details (:data:`DETAILS`) as text ("" if none)."""
     labels = [c["label"] for c in _categories(assets, taxonomy)]
-    names = assets["name"].fillna("").astype(str).str.strip()
+    names = filled_text(assets["name"]).str.strip()
     details = {label: _joined(assets, pattern) for label, pattern in DETAILS.items()}
-    postcode = assets["postcode"].fillna("").astype(str).str.strip()
+    postcode = filled_text(assets["postcode"]).str.strip()
     details["Address"] = (details["Address"] + ", " + postcode).str.strip(", ")
     return {"x": assets.geometry.x.round().astype(int).tolist(),
             "y": assets.geometry.y.round().astype(int).tolist(),
             "category": pd.Categorical(_category_labels(assets), categories=labels
                                        ).codes.tolist(),
             "name": names.mask(names == "", "(no name)").tolist(),
-            "type": assets["type"].fillna("").astype(str).tolist(),
+            "type": filled_text(assets["type"]).tolist(),
             "details": [{"label": label, "values": values.tolist()}
                         for label, values in details.items() if (values != "").any()]}
 

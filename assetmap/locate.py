@@ -28,9 +28,12 @@ from .registers import (
     TEXT,
     Register,
     as_text,
+    categorical,
     describe_roles,
+    filled_text,
     parse_numbers,
     read_register,
+    stacked,
 )
 from .settings import DUPLICATE_DISTANCE_M, EDGE_TOLERANCE_M, WORK_CRS
 from .taxonomy import Taxonomy, classify, load_taxonomy, type_shares
@@ -39,8 +42,8 @@ from .taxonomy import Taxonomy, classify, load_taxonomy, type_shares
 ASSET_COLUMNS = ["source", "row", "id", "name", "type", "category", "postcode", "method"]
 #: An odd 64-bit constant (the golden ratio's): mixes an easting's bits into a northing's.
 _MIX = 0x9E3779B97F4A7C15
-#: A row's status by whether it was located.
-_STATUS = pa.array(["rejected", "located"])
+#: How a row may be located (``""``: not located).
+_METHODS = ["", "geometry", "easting/northing", "latitude/longitude", "postcode"]
 #: Columns of the row audit.
 AUDIT_COLUMNS = ["source", "row", "status", "reason", "method", "category", "notes", "id",
                  "name"]
@@ -107,11 +110,11 @@ def load_assets(
             audit["notes"] = pd.array(joined, dtype=TEXT)
         assets.append(located)
         audits.append(audit)
-    frame = pd.concat(assets, ignore_index=True)
+    frame = stacked(assets)
     order = ASSET_COLUMNS + [c for c in frame.columns if c not in ASSET_COLUMNS]
     frame = frame[order]
     frame.columns = unique_casefold(frame.columns)
-    audit = pd.concat(audits, ignore_index=True)[AUDIT_COLUMNS]
+    audit = stacked(audits)[AUDIT_COLUMNS]
     audit.attrs["roles"] = used
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs), audit
 
@@ -141,7 +144,7 @@ def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
         noted = np.flatnonzero((matched["match"] != "exact").to_numpy())  # notes for these
         some = matched.iloc[noted]
         quoted = "type '" + assets["type"].iloc[noted].to_numpy() + "'"
-        match, suggested = some["match"], some["suggestions"]
+        match, suggested = filled_text(some["match"]), filled_text(some["suggestions"])
         closest = np.where(suggested != "", " (closest: " + suggested + ")", "")
         note = np.full(len(rows), "", dtype=object)
         note[noted] = np.select(
@@ -153,8 +156,7 @@ def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
              "no type: no category"], "")
         return matched["category"], pd.Series(note, index=rows)
     if all_rows:
-        return (pd.Series(known_category(all_rows, taxonomy), index=rows, dtype=object),
-                pd.Series("", index=rows))
+        return _every_row(known_category(all_rows, taxonomy), rows), pd.Series("", index=rows)
     for column, share in suspects.items():
         message = (f"no type column was recognised, but this column looks like one ({share:.0%} "
                    f"of its cells name categories): name it with --column type=\"{column}\"")
@@ -163,14 +165,18 @@ def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
                                 f"\"{category}\"", file=register.path, column=column)
         warn(message, file=register.path, column=column)
     if category:
-        return (pd.Series(known_category(category, taxonomy), index=rows, dtype=object),
-                pd.Series("", index=rows))
+        return _every_row(known_category(category, taxonomy), rows), pd.Series("", index=rows)
     guessed = classify(pd.Series([register.path.stem.replace("_", " ")]), taxonomy)
     if guessed["category"].isna().iloc[0]:
-        return (pd.Series(None, index=rows, dtype=object),
-                pd.Series("no type column: no category", index=rows))
-    return (pd.Series(guessed["category"].iloc[0], index=rows, dtype=object),
+        return _every_row(None, rows), pd.Series("no type column: no category", index=rows)
+    return (_every_row(guessed["category"].iloc[0], rows),
             pd.Series("no type column: category taken from the file name", index=rows))
+
+
+def _every_row(label: str | None, rows: pd.Index) -> pd.Series:
+    """One category (``None``: none) for every row."""
+    codes = np.full(len(rows), -1 if label is None else 0, dtype=np.int8)
+    return pd.Series(categorical(codes, [] if label is None else [label]), index=rows)
 
 
 def type_columns(register: Register, taxonomy: Taxonomy) -> dict[str, float]:
@@ -262,8 +268,8 @@ class _Rows:
         self.text = register.cells
         n = len(self.index)
         self.x, self.y = np.full(n, np.nan), np.full(n, np.nan)
-        self.method, self.problem, self.notes, self.reason = (
-            np.full(n, "", dtype=object) for _ in range(4))
+        self.method = np.zeros(n, dtype=np.int8)  # positions in _METHODS
+        self.problem, self.notes, self.reason = (np.full(n, "", dtype=object) for _ in range(3))
         self.has_method, self.has_problem, self.rejected = (
             np.zeros(n, dtype=bool) for _ in range(3))
         self.blank = (self.text == "").all(axis=1).to_numpy()
@@ -277,10 +283,13 @@ class _Rows:
     def located(self) -> np.ndarray:
         return self.has_method & ~self.rejected
 
+    def located_by(self, method: str) -> np.ndarray:
+        return self.method == _METHODS.index(method)
+
     def take(self, usable, x, y, method: str) -> None:
         new = np.asarray(usable) & ~self.has_method & ~self.blank
         self.x[new], self.y[new] = np.asarray(x)[new], np.asarray(y)[new]
-        self.method[new], self.has_method[new] = method, True
+        self.method[new], self.has_method[new] = _METHODS.index(method), True
 
     def fail(self, failed, *message) -> None:
         """Record the first problem of rows not yet located: ``message`` is the
@@ -312,7 +321,7 @@ class _Rows:
                           if decimal_commas else (e, n))):
             self.by_degrees(n_text, e_text, register.delimiter)
             columns = f"{register.roles['easting']}/{register.roles['northing']}"
-            self.note(self.method == "latitude/longitude",
+            self.note(self.located_by("latitude/longitude"),
                       f"{columns} read as longitude/latitude")
             return
         usable = _in_range(e, *_GRID["easting"]) & _in_range(n, *_GRID["northing"])
@@ -333,7 +342,7 @@ class _Rows:
         x, y = to_grid.transform(lon, lat)
         usable = in_gb | swapped
         self.take(usable, x, y, "latitude/longitude")
-        self.note(swapped & (self.method == "latitude/longitude"),
+        self.note(swapped & self.located_by("latitude/longitude"),
                   "latitude and longitude were the wrong way round; swapped")
         given = ((lat_text != "") | (lon_text != "")).to_numpy()
         self.fail(given & ~usable, "latitude/longitude not in Great Britain ('", lat_text,
@@ -390,7 +399,8 @@ class _Rows:
 
     def reject_unlocated(self) -> None:
         """Rows located by a lower-precedence method note why; unlocated rows are rejected."""
-        self.note(self.has_method & self.has_problem, self.problem, "; located by ", self.method)
+        self.note(self.has_method & self.has_problem, self.problem, "; located by ",
+                  np.asarray(_METHODS, dtype=object)[self.method])
         missing = ~self.has_method & ~self.blank
         self.reject(missing & self.has_problem, self.problem)
         self.reject(missing & ~self.has_problem, "no location: no coordinates or postcode")
@@ -462,14 +472,14 @@ class _Rows:
             return values if every else values[keep]
 
         standard = pd.DataFrame({
-            "source": register.name,
+            "source": _source(register, len(keep)),
             "row": kept(self.index),
             "id": kept(register.column("id").array),
             "name": kept(register.column("name").array),
             "type": kept(register.column("type").array),
             "category": None,
             "postcode": kept(self.postcode.array),
-            "method": pd.array(kept(self.method), dtype=TEXT),
+            "method": categorical(kept(self.method), _METHODS),
         })
         role_columns = set(register.roles.values())
         others = (self.text if every else self.text.iloc[keep])[
@@ -484,16 +494,21 @@ class _Rows:
     def audit(self, register: Register) -> pd.DataFrame:
         located = self.located
         return pd.DataFrame({
-            "source": register.name,
+            "source": _source(register, len(located)),
             "row": self.index,
-            "status": pd.array(_STATUS.take(located.view(np.int8)), dtype=TEXT),
+            "status": categorical(located.view(np.int8), ["rejected", "located"]),
             "reason": as_text(self.reason),
-            "method": as_text(np.where(located, self.method, "")),
+            "method": categorical(np.where(located, self.method, 0), _METHODS),
             "category": None,
             "notes": as_text(self.notes),
             "id": register.column("id").array,
             "name": register.column("name").array,
         })
+
+
+def _source(register: Register, rows: int) -> pd.Categorical:
+    """The register's file name on each of ``rows`` rows."""
+    return categorical(np.zeros(rows, dtype=np.int8), [register.name])
 
 
 def unique_casefold(columns) -> list[str]:

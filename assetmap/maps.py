@@ -56,6 +56,7 @@ from .errors import AssetmapError
 from .gaps import SUPPRESSED
 from .locate import ASSET_COLUMNS
 from .outputs import atomic_path
+from .registers import filled_text
 from .settings import SCHEMES, WEB_CRS, resource_dir
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -586,10 +587,10 @@ def _asset_layers(assets: gpd.GeoDataFrame, taxonomy: Taxonomy,
     """One layer per category present: the taxonomy's in its order, then any others (styled
     as "Other"), then the uncategorised as "Other". Every asset is in one."""
     lat, lon = _lat_lon(assets)
-    names = assets["name"].fillna("").astype(str)
+    names = filled_text(assets["name"])
     names = names.mask(names == "", "(no name)").to_numpy()
     detail_labels, always, details = _details(assets, layer_names)
-    category = assets["category"].fillna(_OTHER["label"])
+    category = filled_text(assets["category"], _OTHER["label"])
     positions = category.groupby(category.to_numpy()).indices
     others = sorted(set(positions) - {*taxonomy.labels(), _OTHER["label"]})
     styles = taxonomy.categories.set_index("label")
@@ -638,7 +639,7 @@ def _postcodes(assets: gpd.GeoDataFrame | None) -> dict | None:
     """The assets' postcodes for the search: each at its first asset, with its count."""
     if assets is None:
         return None
-    postcode = assets["postcode"].fillna("").astype(str).str.strip()
+    postcode = filled_text(assets["postcode"]).str.strip()
     first = assets[postcode != ""].assign(postcode=postcode).drop_duplicates("postcode")
     if first.empty:
         return None
@@ -702,8 +703,8 @@ class _AreaNames(MacroElement):
         widths = bounds[:, 2] - bounds[:, 0]  # degrees of longitude
         zoom = np.log2(_LABEL_PX * 360 / (256 * max(float(np.median(widths)), 1e-6)))
         self.areas = {"kind": str(kind), "minZoom": int(np.clip(np.ceil(zoom), 0, 19)),
-                      "name": layer["name"].fillna("").astype(str).tolist(),
-                      "code": layer["code"].fillna("").astype(str).tolist(),
+                      "name": filled_text(layer["name"]).tolist(),
+                      "code": filled_text(layer["code"]).tolist(),
                       "lat": np.round(shapely.get_y(point), _DECIMALS).tolist(),
                       "lon": np.round(shapely.get_x(point), _DECIMALS).tolist(),
                       "bounds": bounds[:, [1, 0, 3, 2]].tolist()}

@@ -231,7 +231,7 @@ def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     are plain numbers (``-1.75``) are left alone: they are not formulas. NUL characters,
     which no one types and some programs stop reading at, are dropped.
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns made safe are replaced, not written into
     for column in out.columns:
         values = out[column]
         if values.dtype.kind in "biufcmM" or isinstance(values.dtype, gpd.array.GeometryDtype):
@@ -247,7 +247,12 @@ def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _defused(values: pd.Series) -> pd.Series | None:
     """``values`` with the cells that need it made safe, as objects; ``None`` when none
-    does. Only cells holding a character of :data:`_RISKY` go through the rules."""
+    does. Only cells holding a character of :data:`_RISKY` go through the rules; of a
+    categorical column, only its categories."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        labels = _defused(pd.Series(values.cat.categories))
+        if labels is None or labels.is_unique:
+            return labels if labels is None else values.cat.rename_categories(labels.array)
     text = values.astype(TEXT)
     rows = np.flatnonzero(_risky(text) & text.notna().to_numpy())
     part = text.iloc[rows]
@@ -293,15 +298,16 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
 
 def _arrow_table(frame: pd.DataFrame):
     """``frame`` as an Arrow table for the CSV writer: numbers and booleans as they are
-    (written bare), every other column as text (written quoted), missing values empty."""
+    (written bare), categorical columns as dictionaries and every other column as text
+    (both written quoted), missing values empty."""
     import pyarrow as pa
 
     columns = []
     for _, values in frame.items():
-        if values.dtype.kind in "biuf":
-            columns.append(pa.array(values, from_pandas=True))
+        if values.dtype.kind in "biuf" or isinstance(values.dtype, pd.CategoricalDtype):
+            columns.append(pa.array(values, from_pandas=True))  # categories: written once
         else:
-            columns.append(pa.array(values.astype(TEXT), type=pa.string(), from_pandas=True))
+            columns.append(pa.array(values.astype(TEXT), from_pandas=True))  # no copy
     return pa.Table.from_arrays(columns, names=[str(name) for name in frame.columns])
 
 

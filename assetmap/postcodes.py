@@ -21,7 +21,7 @@ import pyproj
 
 from .errors import AssetmapError
 from .outputs import atomic_path
-from .registers import detect_roles
+from .registers import detect_roles, filled_text
 from .settings import WORK_CRS, cache_dir
 
 #: A well-formed UK postcode once normalised (outward code, one space, inward code).
@@ -40,7 +40,7 @@ _NORMALISED = r"[0-9A-Z]{1,4} [0-9A-Z]{3}"
 
 def normalise_postcodes(values: pd.Series) -> pd.Series:
     """Upper case, one space before the inward code: ``" bd71dp"`` -> ``"BD7 1DP"``."""
-    text = values.fillna("").astype(str)
+    text = filled_text(values)
     done = text.str.fullmatch(_NORMALISED).to_numpy()  # most are: one pass over them
     if done.all():
         return text

@@ -17,6 +17,7 @@ import tomllib
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cached_property
@@ -26,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+from pandas.api.types import union_categoricals
 
 from .errors import AssetmapError, first_line, refuse_special_file
 from .settings import WORK_CRS, XLSX_MAX_BYTES, XLSX_MAX_RATIO, XLSX_RATIO_FROM_BYTES, resource_dir
@@ -550,3 +552,40 @@ def as_text(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
     import pyarrow as pa
 
     return pd.array(pa.array(values, type=pa.string(), from_pandas=True), dtype=TEXT)
+
+
+def categorical(codes: np.ndarray, labels) -> pd.Categorical:
+    """Text held once per distinct value, a small code per row: ``labels[codes]`` (``-1``:
+    missing), ``labels`` distinct. As ``pd.Categorical(values)`` makes it: the categories
+    are the values present, sorted."""
+    codes = np.asarray(codes)
+    labels = pd.Index(labels, dtype=TEXT)
+    used = np.flatnonzero(np.bincount(codes + 1, minlength=len(labels) + 1)[1:])
+    order = labels[used].argsort()
+    new_code = np.full(len(labels) + 1, -1, dtype=np.int64)  # the last for missing (-1)
+    new_code[used[order]] = np.arange(len(used))
+    return pd.Categorical.from_codes(new_code[codes],
+                                     dtype=pd.CategoricalDtype(labels[used[order]]))
+
+
+def filled_text(values: pd.Series, missing: str = "") -> pd.Series:
+    """Cells as :data:`TEXT`, missing ones as ``missing`` (categorical cells too)."""
+    return values.astype(TEXT).fillna(missing)
+
+
+def uncategorised(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its categorical columns as :data:`TEXT` (to combine with others)."""
+    return frame.astype({column: TEXT for column, dtype in frame.dtypes.items()
+                         if isinstance(dtype, pd.CategoricalDtype)})
+
+
+def stacked(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat`` of frames with a fresh index, columns that are categorical in every
+    frame kept categorical (their labels united), not turned into Python objects."""
+    frame = pd.concat(frames, ignore_index=True)
+    for column in frame.columns:
+        parts = [part[column] for part in frames if column in part.columns]
+        if len(parts) == len(frames) > 1 and all(
+                isinstance(part.dtype, pd.CategoricalDtype) for part in parts):
+            frame[column] = union_categoricals(parts, sort_categories=True)
+    return frame

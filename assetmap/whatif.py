@@ -25,6 +25,7 @@ from .demand import Placement, sum_by_area
 from .errors import AssetmapError
 from .locate import id_key, name_key
 from .outputs import write_geo_layers, write_table, write_xlsx
+from .registers import filled_text
 from .taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -69,8 +70,8 @@ def find_sites(sites: pd.DataFrame, names: Sequence[str], *, what: str = "site"
     """Positions of the sites named by ID or by name (case, spacing and punctuation
     ignored). An unknown name, or one naming several sites, is a one-line error with the
     closest names."""
-    ids = id_key(sites["id"].fillna("").astype(str)).to_numpy()
-    keys = name_key(sites["name"].fillna("").astype(str)).to_numpy()
+    ids = id_key(filled_text(sites["id"])).to_numpy()
+    keys = name_key(filled_text(sites["name"])).to_numpy()
     found = []
     for name in names:
         text = str(name).strip()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -42,7 +44,7 @@ def test_every_gp_practice_and_school_gets_the_area_it_lies_in(
     mine = joined[joined["source"] == csv_name].set_index("row")
     assert len(mine) == count
     expected = _independent_pip(data, csv_name, layer_file, code)
-    assert mine[f"{layer}_code"].sort_index().equals(expected.sort_index())
+    assert mine[f"{layer}_code"].astype(str).sort_index().equals(expected.sort_index())
     assert (mine[f"{layer}_match"] == "inside").all()
     assert mine[f"{layer}_code"].nunique() <= areas
 
@@ -137,12 +139,28 @@ def test_points_in_polygons_queried_in_threads_as_in_one_query():
     STRtree query."""
     import numpy as np
 
-    from assetmap.join import _contained
+    from assetmap.join import _queried
 
     rng = np.random.default_rng(1)
     points = shapely.points(rng.random((50_000, 2)) * 1000)
     polygons = shapely.buffer(shapely.points(rng.random((5_000, 2)) * 1000), 20)
     tree = shapely.STRtree(points)
     expected = tree.query(polygons, predicate="contains")
-    found = _contained(tree, polygons)
+    found = _queried(tree, polygons)
     assert np.array_equal(found[0], expected[0]) and np.array_equal(found[1], expected[1])
+
+
+def test_points_indexed_in_slices_give_the_pairs_one_tree_gives(monkeypatch):
+    """A register larger than one tree's slice: every (polygon, point) pair is found once,
+    with the points' own positions."""
+    import numpy as np
+
+    join_module = importlib.import_module("assetmap.join")
+    rng = np.random.default_rng(2)
+    points = shapely.points(rng.random((10_000, 2)) * 1000)
+    polygons = shapely.buffer(shapely.points(rng.random((500, 2)) * 1000), 30)
+    expected = shapely.STRtree(points).query(polygons, predicate="contains")
+    monkeypatch.setattr(join_module, "_POINTS_PER_TREE", 3_000)  # four slices, the last short
+    found = join_module._contained(points, polygons)
+    assert len(found[0]) == len(expected[0]) > 1_000
+    assert set(zip(*found, strict=True)) == set(zip(*expected, strict=True))
