@@ -272,10 +272,11 @@ def _arrow_csv(data: bytes, head: str, encoding: str, delimiter: str,
     names = _unique_names(list(top[0]))
     try:
         table = pyarrow.csv.read_csv(
-            io.BytesIO(data[len(codecs.BOM_UTF8):] if encoding == "utf-8-sig" else data),
+            pa.BufferReader(pa.py_buffer(data).slice(  # Arrow reads the bytes in place
+                len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0)),
             read_options=pyarrow.csv.ReadOptions(skip_rows=1, column_names=names),
-            parse_options=pyarrow.csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                                   ignore_empty_lines=False),
+            parse_options=pyarrow.csv.ParseOptions(  # a line break in a cell is quoted
+                delimiter=delimiter, newlines_in_values=b'"' in data, ignore_empty_lines=False),
             convert_options=pyarrow.csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.large_string()),  # pandas' own
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
