@@ -173,7 +173,7 @@ def categorise(assets: pd.DataFrame, register: Register, taxonomy: Taxonomy,
             pd.Series("no type column: category taken from the file name", index=rows))
 
 
-def _every_row(label: str | None, rows: pd.Index) -> pd.Series:
+def _every_row(label: str | None, rows: Sequence) -> pd.Series:
     """One category (``None``: none) for every row."""
     codes = np.full(len(rows), -1 if label is None else 0, dtype=np.int8)
     return pd.Series(categorical(codes, [] if label is None else [label]), index=rows)
@@ -477,7 +477,7 @@ class _Rows:
             "id": kept(register.column("id").array),
             "name": kept(register.column("name").array),
             "type": kept(register.column("type").array),
-            "category": None,
+            "category": _every_row(None, range(len(keep))).array,  # set by categorise
             "postcode": kept(self.postcode.array),
             "method": categorical(kept(self.method), _METHODS),
         })
@@ -499,7 +499,7 @@ class _Rows:
             "status": categorical(located.view(np.int8), ["rejected", "located"]),
             "reason": as_text(self.reason),
             "method": categorical(np.where(located, self.method, 0), _METHODS),
-            "category": None,
+            "category": _every_row(None, self.index).array,
             "notes": as_text(self.notes),
             "id": register.column("id").array,
             "name": register.column("name").array,
