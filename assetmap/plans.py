@@ -27,6 +27,7 @@ from .join import join
 from .pipeline import Registers, join_registers, locate_registers
 from .planning import max_cover, p_median, set_cover
 from .progress import Progress, no_progress
+from .registers import stacked
 from .settings import DEMANDS, PROBLEMS, WORK_CRS
 from .taxonomy import Taxonomy, load_taxonomy
 from .whatif import SiteChange, compare_tables, find_sites, reach_by_area, reach_changes
@@ -226,7 +227,7 @@ def _after(before: GapResult, label: str, metres: float, opened: gpd.GeoDataFram
     added = join(opened.drop(columns=[c for c in opened if c.endswith(
         ("_code", "_name", "_match")) and c.rsplit("_", 1)[0] in before.layers]),
         before.layers)
-    assets = pd.concat([before.assets[~closing], added], ignore_index=True)
+    assets = stacked([before.assets[~closing], added])
     sites = pd.concat([frame for frame in (closed, added) if frame is not None],
                       ignore_index=True)
     front = [c for c in ("change", "order", "gain", "id", "name", "category", "type",

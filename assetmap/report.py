@@ -26,6 +26,7 @@ from .pipeline import load_layers, validate_registers
 from .plans import diff_snapshots, plan_sites
 from .progress import Progress, no_progress
 from .project import Project
+from .registers import stacked
 
 
 def planning_pack(project: Project, *, progress: Progress = no_progress) -> PlanningPack:
@@ -57,15 +58,15 @@ def planning_pack(project: Project, *, progress: Progress = no_progress) -> Plan
         located = [validate_registers([register.path], study_area=area,
                                       **project.register_kwargs(i))
                    for i, register in enumerate(project.registers)]
-        assets = pd.concat([found for found, _ in located], ignore_index=True)
-        audit = pd.concat([rows for _, rows in located], ignore_index=True)
+        assets = stacked([found for found, _ in located])
+        audit = stacked([rows for _, rows in located])
     clusters = {}
     for name, config in project.clusters.items():
         with step(f"Drawing clusters {name!r}"):
             chosen = {path.resolve() for path in config.registers}
             members = [i for i, register in enumerate(project.registers)
                        if register.path.resolve() in chosen]
-            sites = pd.concat([located[i][0] for i in members], ignore_index=True)
+            sites = stacked([located[i][0] for i in members])
             result = build_clusters(sites, audit=pd.concat([located[i][1] for i in members]),
                                     boundaries=bset, **project.cluster_options(name))
         clusters[name] = result
@@ -123,8 +124,8 @@ def _plan(project: Project, config, gaps, located, bset):
     candidates, candidate_audit = config.candidates, None
     if all(path in paths for path in given):
         mine = [located[paths.index(path)] for path in given]
-        candidates = pd.concat([found for found, _ in mine], ignore_index=True)
-        candidate_audit = pd.concat([rows for _, rows in mine], ignore_index=True)
+        candidates = stacked([found for found, _ in mine])
+        candidate_audit = stacked([rows for _, rows in mine])
     return plan_sites(gaps, category=config.category, candidates=candidates,
                       candidate_audit=candidate_audit, problem=config.problem, k=config.k,
                       threshold=config.threshold, target=config.target, demand=config.demand,

@@ -25,7 +25,7 @@ from .demand import Placement, sum_by_area
 from .errors import AssetmapError
 from .locate import id_key, name_key
 from .outputs import write_geo_layers, write_table, write_xlsx
-from .registers import filled_text
+from .registers import filled_text, stacked
 from .taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def change_map(result: SiteChange, taxonomy: Taxonomy, *, title: str = "",
         kept = result.assets_after.drop(index=marked["new_row"].dropna().to_numpy(int))
     else:  # opened: last
         kept = result.assets_after.iloc[:len(result.assets_after) - (change == "opened").sum()]
-    assets = pd.concat([kept, marked], ignore_index=True)
+    assets = stacked([kept, marked])
     style = taxonomy.categories[taxonomy.categories["label"] == label].iloc[0]
     extra = pd.DataFrame([{**style, "label": f"{label} ({word})", "colour": colour}
                           for word, colour in marks.values()],

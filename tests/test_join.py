@@ -45,6 +45,7 @@ def test_every_gp_practice_and_school_gets_the_area_it_lies_in(
     assert len(mine) == count
     expected = _independent_pip(data, csv_name, layer_file, code)
     assert mine[f"{layer}_code"].astype(str).sort_index().equals(expected.sort_index())
+    assert isinstance(mine[f"{layer}_code"].dtype, pd.CategoricalDtype)  # each code held once
     assert (mine[f"{layer}_match"] == "inside").all()
     assert mine[f"{layer}_code"].nunique() <= areas
 

@@ -6,6 +6,7 @@ import random
 from datetime import datetime
 
 import geopandas as gpd
+import numpy as np
 import openpyxl
 import pandas as pd
 import pyproj
@@ -368,3 +369,18 @@ def test_nul_bytes_past_the_start_are_refused(tmp_path):
     path.write_bytes(b"id,name\n" + b"1,Hall\n" * 700_000 + b"2,a\x00b\n")
     with pytest.raises(AssetmapError, match="not a text file"):
         read_register(path)
+
+
+def test_stacked_frames_keep_their_categorical_columns_categorical():
+    """Two registers' assets: each one's source is its own category; stacked, the column
+    holds both (as pd.concat alone would turn it into objects), values in order."""
+    one = pd.DataFrame({"source": registers.categorical(np.zeros(2, dtype=np.int8), ["b.csv"]),
+                        "row": [2, 3]})
+    two = pd.DataFrame({"source": registers.categorical(np.zeros(1, dtype=np.int8), ["a.csv"]),
+                        "row": [2]})
+    frame = registers.stacked([one, two])
+    assert isinstance(frame["source"].dtype, pd.CategoricalDtype)
+    assert list(frame["source"].cat.categories) == ["a.csv", "b.csv"]
+    assert list(frame["source"]) == ["b.csv", "b.csv", "a.csv"] and list(frame.index) == [0, 1, 2]
+    assert list(registers.filled_text(registers.stacked([one, two.iloc[:0]])["source"])) == [
+        "b.csv", "b.csv"]
