@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 
 from .errors import AssetmapError
-from .registers import categorical
+from .registers import categorical, categorical_take
 from .settings import EDGE_TOLERANCE_M
 
 #: Fewer polygons than this per thread are queried in one.
@@ -153,8 +153,7 @@ def join(
         area, match = assign_areas(points, np.asarray(layer.geometry.array),
                                    rank=code_rank(codes), tolerance=tolerance)
         for field in ("code", "name"):  # each area's text held once, missing where no area
-            label, labels = pd.factorize(layer[field].to_numpy())
-            columns[f"{name}_{field}"] = categorical(np.append(label, -1)[area], labels)
+            columns[f"{name}_{field}"] = categorical_take(layer[field].to_numpy(), area)
         columns[f"{name}_match"] = categorical(match, MATCHES)
     extra = pd.DataFrame(columns, index=assets.index)
     kept = assets.drop(columns=assets.geometry.name)

@@ -400,7 +400,7 @@ class _Rows:
     def reject_unlocated(self) -> None:
         """Rows located by a lower-precedence method note why; unlocated rows are rejected."""
         self.note(self.has_method & self.has_problem, self.problem, "; located by ",
-                  np.asarray(_METHODS, dtype=object)[self.method])
+                  pd.Series(pd.Categorical.from_codes(self.method, _METHODS)))  # at those rows
         missing = ~self.has_method & ~self.blank
         self.reject(missing & self.has_problem, self.problem)
         self.reject(missing & ~self.has_problem, "no location: no coordinates or postcode")
@@ -600,10 +600,11 @@ def group_codes(text: pd.Series) -> np.ndarray:
     values = pa.array(text.astype(TEXT).array)
     order = pc.sort_indices(values)
     ordered = values.take(order)
-    new = pc.fill_null(pc.not_equal(ordered[1:], ordered[:-1]), True).to_numpy(
+    starts = np.ones(len(values), dtype=bool)  # where a value differs from the one before
+    starts[1:] = pc.fill_null(pc.not_equal(ordered[1:], ordered[:-1]), True).to_numpy(
         zero_copy_only=False)
     codes = np.empty(len(values), dtype=np.int64)
-    codes[order.to_numpy()] = np.cumsum(np.r_[len(values) > 0, new][:len(values)]) - 1
+    codes[order.to_numpy()] = np.cumsum(starts) - 1
     return codes
 
 

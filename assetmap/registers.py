@@ -569,6 +569,13 @@ def categorical(codes: np.ndarray, labels) -> pd.Categorical:
                                      dtype=pd.CategoricalDtype(labels[used[order]]))
 
 
+def categorical_take(values, positions: np.ndarray) -> pd.Categorical:
+    """``values[positions]`` (``-1``: missing, as is a missing value) as :func:`categorical`
+    holds it: each distinct value once."""
+    code, distinct = pd.factorize(np.asarray(values, dtype=object))
+    return categorical(np.append(code, -1)[positions], distinct)
+
+
 def filled_text(values: pd.Series, missing: str = "") -> pd.Series:
     """Cells as :data:`TEXT`, missing ones as ``missing`` (categorical cells too)."""
     return values.astype(TEXT).fillna(missing)

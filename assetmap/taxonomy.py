@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .errors import AssetmapError, refuse_special_file
-from .registers import TEXT, categorical, filled_text
+from .registers import TEXT, categorical_take, filled_text
 from .settings import FUZZY_CUTOFF, resource_dir
 
 _FIELDS = ("label", "colour", "icon", "child_facing", "coverage_m")
@@ -192,19 +191,10 @@ def classify(types: pd.Series, taxonomy: Taxonomy) -> pd.DataFrame:
     suggested = [", ".join(labels[keys]) if match in ("ambiguous", "unknown") else ""
                  for keys, match in found]
     position = pc.index_in(text, value_set=unique).to_numpy()
-    used = list(dict.fromkeys(label for label in named if label is not None))
-    label_code = np.array([-1 if label is None else used.index(label) for label in named],
-                          dtype=np.int32)
     return pd.DataFrame({
-        "category": categorical(label_code[position], used),
-        "match": _each(position, [match for _, match in found]),
-        "suggestions": _each(position, suggested)}, index=types.index)
-
-
-def _each(position: np.ndarray, values: list[str]) -> pd.Categorical:
-    """``values[position]``, each distinct value held once."""
-    code, distinct = pd.factorize(np.asarray(values, dtype=object))
-    return categorical(code[position], distinct)
+        "category": categorical_take(named, position),
+        "match": categorical_take([match for _, match in found], position),
+        "suggestions": categorical_take(suggested, position)}, index=types.index)
 
 
 def type_shares(frame: pd.DataFrame, taxonomy: Taxonomy) -> pd.Series:
